@@ -1,0 +1,84 @@
+"""Flat, commented configuration mirrored by the `parameters` cell of every chapter.
+
+Defaults follow the reference code (method.md section 5) where it applies, scaled to the small
+CPU datasets of this book. Every results file and checkpoint stores the resolved config.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+METHODS = ("static", "late", "pe", "naive", "udml", "oracle", "qmf", "tmc")
+
+
+@dataclass
+class ModelConfig:
+    method: str = "udml"           # one of METHODS
+    latent_dim: int = 64           # K, size of each probabilistic embedding z_m
+    hidden_dim: int = 128          # width of the MLP encoders
+    fusion_head: str = "concat"    # concat | sum | gated
+    estimator: str = "mlp"         # noise-aware estimator g_m: "affine" (reference) | "mlp"
+    dependency: str = "paper"      # "paper": ||pi - pi_-m||_1 ; "reference": ||W[z_m;0]+b||_1
+    dependency_momentum: float = 0.1  # EMA factor of the running dependency statistic
+    track_dependency: bool = False # also track D_m where the weights do not use it (diagnostics)
+    gamma: float = 1.0             # weight of the unimodal auxiliary losses sum_m CE(pi_m, y)
+    beta: float = 1e-3             # weight of the KL regulariser towards N(0, l I)
+    lambda_est: float = 0.1        # weight of the estimator's MSE(s_hat, l)
+    num_levels: int = 11           # L, noise levels 1..L (1 = clean)
+    dropout: float = 0.1           # dropout inside encoders and estimator
+    qmf_temperature: float = 10.0  # T of QMF's energy confidence
+    qmf_rank_weight: float = 0.1   # weight of QMF's ranking regulariser
+    tmc_anneal_epochs: int = 10    # TMC's KL annealing length
+
+    def __post_init__(self) -> None:
+        if self.method not in METHODS:
+            raise ValueError(f"unknown method {self.method!r}; choose one of {METHODS}")
+        if self.fusion_head not in ("concat", "sum", "gated"):
+            raise ValueError(f"unknown fusion_head {self.fusion_head!r}; use concat, sum or gated")
+        if self.estimator not in ("affine", "mlp"):
+            raise ValueError(f"unknown estimator {self.estimator!r}; use affine or mlp")
+        if self.dependency not in ("paper", "reference"):
+            raise ValueError(f"unknown dependency {self.dependency!r}; use paper or reference")
+        if self.num_levels < 2:
+            raise ValueError(f"num_levels must be >= 2, got {self.num_levels}")
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 60               # total epochs
+    batch_size: int = 64
+    optimizer: str = "adamw"       # adamw | sgd (reference: SGD 1e-3, momentum 0.9)
+    lr: float = 1e-3
+    momentum: float = 0.9          # SGD only
+    weight_decay: float = 1e-4
+    lr_drop: float = 0.7           # learning rate x0.1 after this fraction of epochs
+    grad_clip: float = 40.0        # gradient norm clip
+    warmup: float = 0.5            # fraction of epochs on clean data (reference: 50 of 100)
+    uncertainty_start: float = 0.6  # fraction of epochs after which s_hat enters the weights
+    clean_share: float = 0.5       # share of training samples kept clean in the noisy phase
+    seed: int = 0
+    device: str = "auto"           # auto | cpu | cuda
+    amp: bool = True               # mixed precision, on cuda only
+    progress: bool = True          # tqdm progress bar
+
+    def __post_init__(self) -> None:
+        if self.optimizer not in ("adamw", "sgd"):
+            raise ValueError(f"unknown optimizer {self.optimizer!r}; use adamw or sgd")
+        for name in ("warmup", "uncertainty_start", "clean_share", "lr_drop"):
+            v = getattr(self, name)
+            if not 0.0 <= v <= 1.0:
+                raise ValueError(f"{name} is a fraction in [0, 1], got {v}")
+        if self.epochs < 1 or self.batch_size < 1:
+            raise ValueError("epochs and batch_size must be >= 1")
+
+
+def config_from_dict(cls, d: dict):
+    """Build a config dataclass from a dict, refusing keys it does not know (typos fail loudly)."""
+    known = {f.name for f in fields(cls)}
+    extra = set(d) - known
+    if extra:
+        raise ValueError(f"unknown {cls.__name__} keys: {sorted(extra)}")
+    return cls(**d)
+
+
+def config_to_dict(cfg) -> dict:
+    return asdict(cfg)

@@ -1,0 +1,19 @@
+"""Controlled, batched noise injection: kinds, per-modality specs and level protocols.
+
+Levels l in 1..L (1 = clean) become strengths t = (l - 1) / (L - 1); every kind is a pure,
+batched function of (x, t) seeded only through an explicit ``torch.Generator``.
+"""
+from .kinds import (blur, gaussian, gaussian_kernels, occlusion, salt_pepper, temporal_blur,
+                    time_mask)
+from .protocols import (AllModalities, Clean, OneModality, Protocol, RandomPerSample,
+                        all_modalities, clean, corrupt_batch, one_modality, protocol_from_string,
+                        random_per_sample)
+from .spec import KINDS, Kind, NoiseSpec, apply_noise, check_levels, levels_to_strength
+
+__all__ = [
+    "KINDS", "AllModalities", "Clean", "Kind", "NoiseSpec", "OneModality", "Protocol",
+    "RandomPerSample", "all_modalities", "apply_noise", "blur", "check_levels", "clean",
+    "corrupt_batch", "gaussian", "gaussian_kernels", "levels_to_strength", "occlusion",
+    "one_modality", "protocol_from_string", "random_per_sample", "salt_pepper", "temporal_blur",
+    "time_mask",
+]

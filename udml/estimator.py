@@ -1,0 +1,31 @@
+"""The noise-aware uncertainty estimator (method.md section 2).
+
+It reads the probabilistic embedding's sigma with the gradient stopped, so that it cannot distort
+the encoder, and regresses the injected noise level:  s_m = exp(0.5 * g_m(stopgrad(sigma_m))),
+trained with MSE(s_m, l_m).  g_m is either the reference code's map (Linear -> Dropout -> Linear,
+affine overall) or a small non-linear MLP.
+"""
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+
+class NoiseAwareEstimator(nn.Module):
+    """(B, K) logvar -> (B,) s_hat, the predicted noise level (1 = clean)."""
+
+    def __init__(self, latent_dim: int, form: str = "mlp", hidden: int = 64, dropout: float = 0.1):
+        super().__init__()
+        if form == "affine":
+            self.g = nn.Sequential(nn.Linear(latent_dim, hidden), nn.Dropout(dropout),
+                                   nn.Linear(hidden, 1))
+        elif form == "mlp":
+            self.g = nn.Sequential(nn.Linear(latent_dim, hidden), nn.ReLU(), nn.Dropout(dropout),
+                                   nn.Linear(hidden, 1))
+        else:
+            raise ValueError(f"unknown estimator form {form!r}; use 'affine' or 'mlp'")
+        self.form = form
+
+    def forward(self, logvar: Tensor) -> Tensor:
+        sigma = torch.exp(0.5 * logvar.detach())            # stop-gradient: (B, K)
+        return torch.exp(0.5 * self.g(sigma).squeeze(1).clamp(max=20.0))  # (B,)

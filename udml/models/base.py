@@ -1,0 +1,89 @@
+"""The interface every fusion method implements, and the input checks they all share."""
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from ..config import ModelConfig
+from ..data.dataset import Batch
+from ..output import FusionOutput
+
+
+class MultimodalModel(nn.Module):
+    """Base class: a dict of encoders (one per modality, each with an ``out_dim``) plus fusion.
+
+    Subclasses implement ``fuse`` (features -> `FusionOutput`) and ``loss``. The trainer toggles
+    ``use_uncertainty`` according to the schedule (method.md section 5).
+    """
+
+    def __init__(self, encoders: dict[str, nn.Module], num_classes: int, config: ModelConfig):
+        super().__init__()
+        if len(encoders) < 2:
+            raise ValueError(f"fusion needs at least 2 modalities, got {sorted(encoders)}")
+        if num_classes < 2:
+            raise ValueError(f"num_classes must be >= 2, got {num_classes}")
+        for name, enc in encoders.items():
+            if not isinstance(getattr(enc, "out_dim", None), int):
+                raise TypeError(f"encoder {name!r} must expose an int attribute out_dim")
+        self.modalities = sorted(encoders)
+        self.encoders = nn.ModuleDict({k: encoders[k] for k in self.modalities})
+        self.num_classes = num_classes
+        self.config = config
+        self.use_uncertainty = True
+
+    @property
+    def num_modalities(self) -> int:
+        return len(self.modalities)
+
+    def check_inputs(self, x: dict[str, Tensor], levels: dict[str, Tensor] | None = None) -> int:
+        """Raise a ValueError naming the problem; return the batch size."""
+        if not isinstance(x, dict):
+            raise TypeError(f"inputs must be a dict keyed by modality name, got {type(x).__name__}")
+        missing, extra = set(self.modalities) - set(x), set(x) - set(self.modalities)
+        if missing or extra:
+            raise ValueError(f"modalities do not match the model {self.modalities}: "
+                             f"missing {sorted(missing)}, extra {sorted(extra)}")
+        sizes = {k: v.shape[0] if v.dim() else 0 for k, v in x.items()}
+        b = sizes[self.modalities[0]]
+        if len(set(sizes.values())) != 1:
+            raise ValueError(f"modalities disagree on batch size: {sizes}")
+        if b == 0:
+            raise ValueError("empty batch: every modality has 0 samples")
+        for k, v in x.items():
+            if not torch.isfinite(v).all():
+                raise ValueError(f"modality {k!r} contains NaN or Inf values")
+        if levels is not None:
+            L = self.config.num_levels
+            for k in self.modalities:
+                if k not in levels:
+                    raise ValueError(f"levels are missing modality {k!r}")
+                lv = levels[k]
+                if lv.shape != (b,):
+                    raise ValueError(f"levels[{k!r}] has shape {tuple(lv.shape)}, expected ({b},)")
+                if lv.numel() and (lv.min() < 1 or lv.max() > L):
+                    raise ValueError(f"levels[{k!r}] must lie in 1..{L}, got "
+                                     f"{int(lv.min())}..{int(lv.max())}")
+        return b
+
+    def encode(self, x: dict[str, Tensor]) -> dict[str, Tensor]:
+        """Run each encoder, checking the input shape against what it expects."""
+        h = {}
+        for k in self.modalities:
+            enc = self.encoders[k]
+            shape = getattr(enc, "in_shape", None)
+            if shape is not None and tuple(x[k].shape[1:]) != tuple(shape):
+                raise ValueError(f"modality {k!r} has sample shape {tuple(x[k].shape[1:])}, "
+                                 f"its encoder expects {tuple(shape)}")
+            h[k] = enc(x[k])  # (B, out_dim)
+        return h
+
+    def forward(self, x: dict[str, Tensor], levels: dict[str, Tensor] | None = None) -> FusionOutput:
+        self.check_inputs(x, levels)
+        return self.fuse(self.encode(x), levels)
+
+    def fuse(self, h: dict[str, Tensor], levels: dict[str, Tensor] | None) -> FusionOutput:
+        raise NotImplementedError
+
+    def loss(self, out: FusionOutput, batch: Batch, epoch: int) -> tuple[Tensor, dict[str, float]]:
+        """Total loss and its named parts (floats, for the history)."""
+        raise NotImplementedError

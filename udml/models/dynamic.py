@@ -1,0 +1,94 @@
+"""The UDML family on one architecture: encoders -> probabilistic heads -> weights -> fusion head.
+
+The methods differ only in how the per-sample weights w (B, M) are obtained (method.md section 4):
+  static  w = 0 (plain concat of z)
+  pe      s_m = mean sigma_m of the probabilistic embedding, D_m = 1 (PE dynamic, DUL / PCME)
+  naive   s_m = noise-aware estimate, D_m = 1 (uncertainty-only dynamic fusion)
+  udml    s_m = noise-aware estimate, D_m = running dependency by modality dropout
+  oracle  s_m = the true injected level, D_m as in udml (an upper bound for the estimator)
+Before the schedule switches uncertainty on (``use_uncertainty`` False), s_m is taken as 1.
+"""
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from ..config import ModelConfig
+from ..data.dataset import Batch
+from ..dependency import DependencyTracker
+from ..estimator import NoiseAwareEstimator
+from ..heads import build_head, head_on_masks
+from ..losses import udml_loss
+from ..output import FusionOutput
+from ..probabilistic import ProbabilisticHead, reparameterise
+from ..weights import rescale, unbiased_weights
+from .base import MultimodalModel
+
+WEIGHTINGS = ("static", "pe", "naive", "udml", "oracle")
+
+
+class DynamicFusion(MultimodalModel):
+    def __init__(self, encoders: dict[str, nn.Module], num_classes: int, config: ModelConfig):
+        super().__init__(encoders, num_classes, config)
+        if config.method not in WEIGHTINGS:
+            raise ValueError(f"DynamicFusion implements {WEIGHTINGS}, not {config.method!r}")
+        self.method = config.method
+        k, m = config.latent_dim, self.num_modalities
+        self.prob_heads = nn.ModuleDict(
+            {n: ProbabilisticHead(self.encoders[n].out_dim, k) for n in self.modalities})
+        self.estimators = nn.ModuleDict(
+            {n: NoiseAwareEstimator(k, config.estimator, dropout=config.dropout)
+             for n in self.modalities}) if self.method in ("naive", "udml") else None
+        self.head = build_head(config.fusion_head, m, k, num_classes)
+        self.uses_dependency = self.method in ("udml", "oracle")
+        self.dependency = DependencyTracker(m, config.dependency, config.dependency_momentum)
+        self.track_dependency = self.uses_dependency or config.track_dependency
+
+    def _uncertainty(self, s_hat: dict[str, Tensor], logvar: dict[str, Tensor],
+                     levels: dict[str, Tensor] | None, b: int, ref: Tensor) -> Tensor | None:
+        """s (B, M) used in the weights, or None for static fusion."""
+        if self.method == "static":
+            return None
+        if not self.use_uncertainty:
+            return torch.ones(b, self.num_modalities, dtype=ref.dtype, device=ref.device)
+        if self.method == "pe":
+            return torch.stack([torch.exp(0.5 * logvar[n]).mean(1) for n in self.modalities], 1)
+        if self.method == "oracle":
+            if levels is None:
+                raise ValueError("the oracle needs the true noise levels: pass levels=")
+            return torch.stack([levels[n].to(ref.dtype) for n in self.modalities], 1)
+        return torch.stack([s_hat[n] for n in self.modalities], 1).detach()
+
+    def fuse(self, h: dict[str, Tensor], levels: dict[str, Tensor] | None) -> FusionOutput:
+        mu, logvar, s_hat = {}, {}, {}
+        for n in self.modalities:
+            mu[n], logvar[n] = self.prob_heads[n](h[n])       # (B, K) each
+            if self.estimators is not None:
+                s_hat[n] = self.estimators[n](logvar[n])      # (B,)
+        z = torch.stack([reparameterise(mu[n], logvar[n], self.training)
+                         for n in self.modalities], 1)          # (B, M, K)
+        b = z.shape[0]
+        if self.training and self.track_dependency:
+            self.dependency.update(self.head, z)
+        s = self._uncertainty(s_hat, logvar, levels, b, z)
+        if s is None:
+            weights, fused = None, z
+        else:
+            dep = (self.dependency.for_weights() if self.uses_dependency
+                   else torch.ones(self.num_modalities, device=z.device))
+            weights = unbiased_weights(s.float(), dep.float()).to(z.dtype)  # (B, M)
+            fused = rescale(z, weights)                                      # (B, M, K)
+        logits = self.head(fused)                                            # (B, C)
+        eye = torch.eye(self.num_modalities, device=z.device)
+        uni = head_on_masks(self.head, z, eye)                               # (M, B, C)
+        unimodal = {n: uni[i] for i, n in enumerate(self.modalities)}
+        pe_sigma = torch.stack([torch.exp(0.5 * logvar[n]).mean(1) for n in self.modalities], 1)
+        quality = (s_hat if s_hat else
+                   {n: pe_sigma[:, i] for i, n in enumerate(self.modalities)})
+        return FusionOutput(
+            logits=logits, unimodal_logits=unimodal, quality=quality, weights=weights,
+            dependency=self.dependency.value.clone(), s_hat=s_hat, mu=mu, logvar=logvar,
+            extras={"pe_sigma": pe_sigma})
+
+    def loss(self, out: FusionOutput, batch: Batch, epoch: int) -> tuple[Tensor, dict[str, float]]:
+        return udml_loss(out, batch, self.config)

@@ -1,0 +1,73 @@
+"""TMC, trusted multi-view classification (Han et al., "Trusted Multi-View Classification",
+ICLR 2021), re-implemented from the paper's description.
+
+Each modality's classifier outputs evidence e_m = softplus(pi_m) >= 0, a Dirichlet alpha_m =
+e_m + 1 and an opinion (belief b_m = e_m / S_m, uncertainty u_m = C / S_m). The opinions are
+combined by the reduced Dempster-Shafer rule (`dirichlet.ds_combine`), folded over the modalities
+in sorted order. A modality with little evidence (u_m near 1) barely moves the combination.
+
+Outputs: logits = log alpha of the combination, unimodal_logits[name] = log alpha_m. The log is
+monotone, so the argmax (the evaluator's prediction and accuracy) is the class with the largest
+alpha, i.e. the largest belief; and softmax(log alpha) = alpha / S is the Dirichlet's expected
+class probability, so probability-based metrics read the Dirichlet mean.
+quality[name] = u_m (higher = noisier); weights = None (there are no per-modality weights).
+
+Loss, for every opinion (each modality and the combination), averaged over the batch:
+    sum_j y_j (digamma(S) - digamma(alpha_j)) + lambda_t KL(Dir(alpha_tilde) || Dir(1)),
+alpha_tilde = y + (1 - y) alpha, lambda_t = min(1, epoch / config.tmc_anneal_epochs).
+config.gamma does not apply: TMC's loss already sums its per-view terms with weight 1.
+``parts`` holds the unweighted terms: "ce" (expected CE of the combination), "unimodal" (sum of
+the views' expected CE), "kl" (sum of the KL terms of all opinions);
+total = ce + unimodal + lambda_t * kl.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ..config import ModelConfig
+from ..data.dataset import Batch
+from ..output import FusionOutput
+from .base import MultimodalModel
+from .dirichlet import (annealing_coefficient, ds_combine_all, expected_cross_entropy,
+                        kl_to_uniform, opinion, remove_true_evidence)
+from .late import UnimodalHeads, check_targets
+
+
+class TMC(MultimodalModel):
+    """Evidential classifiers per modality, combined by Dempster-Shafer; evidential loss."""
+
+    def __init__(self, encoders: dict[str, nn.Module], num_classes: int, config: ModelConfig):
+        super().__init__(encoders, num_classes, config)
+        if config.tmc_anneal_epochs < 0:
+            raise ValueError(f"tmc_anneal_epochs must be >= 0, got {config.tmc_anneal_epochs}")
+        self.classifiers = UnimodalHeads(
+            {k: self.encoders[k].out_dim for k in self.modalities}, num_classes)
+
+    def fuse(self, h: dict[str, Tensor], levels: dict[str, Tensor] | None) -> FusionOutput:
+        # levels are deliberately ignored: TMC's uncertainty comes from the evidence alone.
+        pi_m = self.classifiers(h)  # name -> (B, C)
+        # float32 keeps digamma/lgamma accurate under mixed precision
+        alpha_m = {k: F.softplus(pi_m[k].float()) + 1 for k in self.modalities}  # name -> (B, C)
+        alpha = ds_combine_all([alpha_m[k] for k in self.modalities])  # (B, C)
+        quality = {k: opinion(alpha_m[k])[1].detach() for k in self.modalities}  # name -> (B,)
+        views = torch.stack([alpha_m[k] for k in self.modalities], dim=1)  # (B, M, C)
+        return FusionOutput(logits=alpha.log(),
+                            unimodal_logits={k: alpha_m[k].log() for k in self.modalities},
+                            quality=quality,
+                            extras={"alpha": alpha, "alpha_views": views})
+
+    def loss(self, out: FusionOutput, batch: Batch, epoch: int) -> tuple[Tensor, dict[str, float]]:
+        check_targets(out, batch)
+        coef = annealing_coefficient(epoch, self.config.tmc_anneal_epochs)
+        y = batch.y
+        alpha, views = out.extras["alpha"], out.extras["alpha_views"]  # (B, C), (B, M, C)
+        ce = expected_cross_entropy(alpha, y).mean()
+        unimodal = sum(expected_cross_entropy(views[:, i], y).mean()
+                       for i in range(self.num_modalities))
+        opinions = [alpha] + [views[:, i] for i in range(self.num_modalities)]
+        kl = sum(kl_to_uniform(remove_true_evidence(a, y)).mean() for a in opinions)
+        total = ce + unimodal + coef * kl
+        parts = {"ce": ce, "unimodal": unimodal, "kl": kl}
+        return total, {k: float(v.detach()) for k, v in parts.items()}
