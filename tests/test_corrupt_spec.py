@@ -27,8 +27,9 @@ def lv(*values):
 
 
 def test_levels_to_strength():
-    torch.testing.assert_close(levels_to_strength(lv(1, 6, 11), 11), torch.tensor([0.0, 0.5, 1.0]))
-    torch.testing.assert_close(levels_to_strength(lv(1, 2, 3), 3), torch.tensor([0.0, 0.5, 1.0]))
+    torch.testing.assert_close(levels_to_strength(lv(1, 2, 6, 11), 11),
+                               torch.tensor([0.0, 0.01, 0.25, 1.0]))
+    torch.testing.assert_close(levels_to_strength(lv(1, 2, 3), 3), torch.tensor([0.0, 0.25, 1.0]))
 
 
 def test_registry_covers_the_kinds():
@@ -96,7 +97,7 @@ def test_seeded_and_strength_from_level():
     assert not torch.equal(one["a"], apply_noise(x, levels, sp, L, gen(5))["a"])
     stds = one["a"].std(dim=1)
     assert stds[0] == 0
-    assert stds[1].item() == pytest.approx(0.25, rel=0.03)  # level 6 of 11: t = 0.5
+    assert stds[1].item() == pytest.approx(0.125, rel=0.03)  # level 6 of 11: t = 0.25
     assert stds[2].item() == pytest.approx(0.5, rel=0.03)   # level L: t = 1, std = scale
 
 

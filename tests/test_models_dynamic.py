@@ -127,3 +127,18 @@ def test_constructor_errors():
         build_model({"a": Tiny(3)}, 4, ModelConfig())
     with pytest.raises(ValueError, match="unknown method"):
         ModelConfig(method="magic")
+
+
+def test_ablation_overrides():
+    x, lv = inputs()
+    pe_dep = make("udml", weights_source="pe")
+    assert pe_dep.estimators is None and pe_dep.uses_dependency
+    no_dep = make("udml", use_dependency=False)
+    assert no_dep.estimators is not None and not no_dep.uses_dependency
+    with pytest.raises(ValueError, match="static fusion has no weights"):
+        make("static", weights_source="pe")
+    mult = make("udml", rescaling="multiplicative").eval()
+    res = make("udml").eval()
+    a, b = mult(x, lv), res(x, lv)
+    torch.testing.assert_close(a.weights, b.weights)   # same parameters, same weights ...
+    assert not torch.allclose(a.logits, b.logits)      # ... fed differently to the head

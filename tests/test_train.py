@@ -68,3 +68,36 @@ def test_every_method_learns_mfeat_in_seconds(mfeat, method):
     model, _ = fit(mfeat, *quick(method, epochs=4), specs=SPECS)
     rep = evaluate(model, mfeat.test, SPECS, 11, ["clean"], seed=0)
     assert rep["protocols"]["clean"]["accuracy"] > 0.5  # chance is 0.1
+
+
+def test_resume_continues_exactly(mfeat, tmp_path, monkeypatch):
+    import udml.train as T
+    from udml.encoders import build_encoders
+    from udml.models import build_model
+    from udml.seed import seed_everything
+
+    mcfg, tcfg = quick("udml", epochs=4)
+    full_model, full = fit(mfeat, mcfg, tcfg, specs=SPECS)
+    state = tmp_path / "state.pt"
+    real_save = T._save_state
+
+    def crash_after_epoch_1(path, epoch, *args):
+        real_save(path, epoch, *args)
+        if epoch == 1:
+            raise KeyboardInterrupt
+    monkeypatch.setattr(T, "_save_state", crash_after_epoch_1)
+    seed_everything(tcfg.seed)
+    model = build_model(build_encoders(mfeat.shapes, mcfg), 10, mcfg)
+    with pytest.raises(KeyboardInterrupt):
+        T.train(model, mfeat, SPECS, tcfg, state)
+    monkeypatch.setattr(T, "_save_state", real_save)
+    seed_everything(99)  # the resumed process starts from another RNG state
+    model2 = build_model(build_encoders(mfeat.shapes, mcfg), 10, mcfg)
+    hist = T.train(model2, mfeat, SPECS, tcfg, state)
+    strip = lambda h: [{k: v for k, v in r.items() if k != "seconds"} for r in h]
+    assert strip(hist) == strip(full)
+    for a, b in zip(full_model.state_dict().values(), model2.state_dict().values()):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+    with pytest.raises(ValueError, match="not a training state of a 'static'"):
+        T.train(build_model(build_encoders(mfeat.shapes, mcfg), 10,
+                            ModelConfig(method="static")), mfeat, SPECS, tcfg, state)

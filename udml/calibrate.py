@@ -58,7 +58,7 @@ def unimodal_top_level_accuracy(splits: MultimodalSplits, modality: str, scale: 
         return (model(x).argmax(1) == val.y).float().mean().item()
 
 
-def calibrate(splits: MultimodalSplits, chance_factor: float = 1.5, grid=GRID, **kw) -> dict:
+def calibrate(splits: MultimodalSplits, chance_factor: float = 2.0, grid=GRID, **kw) -> dict:
     """Per modality: the smallest grid scale with top-level accuracy <= chance_factor * chance."""
     target = chance_factor / splits.num_classes
     out = {"scales": {}, "curves": {}}
@@ -82,21 +82,26 @@ def main(argv: list[str] | None = None) -> int:
                    help="datasets to calibrate (mfeat-all covers every mfeat view)")
     p.add_argument("--epochs", type=int, default=20)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--chance-factor", type=float, default=1.5)
+    p.add_argument("--chance-factor", type=float, default=2.0)
     p.add_argument("--out", default=str(Path(__file__).with_name("noise_calibration.json")))
     a = p.parse_args(argv)
-    record = {"config": {"grid": list(GRID), "epochs": a.epochs, "seed": a.seed,
-                         "chance_factor": a.chance_factor, "num_levels": 11,
-                         "datasets": a.datasets},
-              "environment": environment(), "scales": {}, "curves": {}}
+    out = Path(a.out)
+    # other datasets' entries of an existing file are kept: each entry carries its own config
+    record = json.loads(out.read_text()) if out.is_file() else {}
+    for key in ("scales", "curves", "config", "environment"):
+        record.setdefault(key, {})
+    config = {"grid": list(GRID), "epochs": a.epochs, "seed": a.seed,
+              "chance_factor": a.chance_factor, "num_levels": 11}
     for name in a.datasets:
         splits = load_dataset(name, seed=a.seed)
         family = splits.info.get("dataset", splits.name)
         res = calibrate(splits, a.chance_factor, epochs=a.epochs, seed=a.seed)
         record["scales"][family] = res["scales"]
         record["curves"][family] = res["curves"]
+        record["config"][family] = {**config, "dataset": name}
+        record["environment"][family] = environment()
         print(family, res["scales"])
-    Path(a.out).write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
+    out.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
     print(f"wrote {a.out}")
     return 0
 

@@ -1,10 +1,14 @@
-"""Command line: ``python -m udml train ...`` trains and evaluates one method on a shipped dataset
-and writes a results file; ``python -m udml bench`` prints the speed ratios.
+"""Command line.
+
+    python -m udml train ...    train and evaluate one method on a shipped dataset, write a results file
+    python -m udml sweep NAME   run a registered experiment (udml.experiments) in parallel processes
+    python -m udml bench        print the speed ratios
 """
 from __future__ import annotations
 
 import argparse
 import ast
+import sys
 from dataclasses import fields
 
 from .config import METHODS, ModelConfig, TrainConfig, config_to_dict
@@ -60,6 +64,10 @@ def run_one(dataset: str, method: str, seed: int, model_over: dict, train_over: 
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] == "sweep":
+        from .sweep import main as sweep_main
+        return sweep_main(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m udml", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     t = sub.add_parser("train", help="train and evaluate one method, write a results file")
@@ -72,6 +80,7 @@ def main(argv: list[str] | None = None) -> int:
                    help="evaluation protocols (default: clean, one:<m>@<l>, all@<l>, random)")
     t.add_argument("--checkpoint", default=None, help="also save the trained model here")
     t.add_argument("--out", required=True, help="results JSON to write")
+    sub.add_parser("sweep", help="run a registered experiment (see python -m udml sweep --help)")
     sub.add_parser("bench", help="print the speed ratios (training step, corruption)")
     args = parser.parse_args(argv)
 

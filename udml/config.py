@@ -20,6 +20,11 @@ class ModelConfig:
     dependency: str = "paper"      # "paper": ||pi - pi_-m||_1 ; "reference": ||W[z_m;0]+b||_1
     dependency_momentum: float = 0.1  # EMA factor of the running dependency statistic
     track_dependency: bool = False # also track D_m where the weights do not use it (diagnostics)
+    # ablations of the UDML family (None / "auto": the method's own choice)
+    weights_source: str = "auto"   # where s_m comes from: auto | estimator | pe | oracle
+    use_dependency: bool | None = None  # whether D_m enters the weights
+    rescaling: str = "residual"    # fused input: "residual" (1 + w_m) z_m (paper) |
+                                   # "multiplicative" w_m z_m (extension, not the paper's)
     gamma: float = 1.0             # weight of the unimodal auxiliary losses sum_m CE(pi_m, y)
     beta: float = 1e-3             # weight of the KL regulariser towards N(0, l I)
     lambda_est: float = 0.1        # weight of the estimator's MSE(s_hat, l)
@@ -38,6 +43,11 @@ class ModelConfig:
             raise ValueError(f"unknown estimator {self.estimator!r}; use affine or mlp")
         if self.dependency not in ("paper", "reference"):
             raise ValueError(f"unknown dependency {self.dependency!r}; use paper or reference")
+        if self.weights_source not in ("auto", "estimator", "pe", "oracle"):
+            raise ValueError(f"unknown weights_source {self.weights_source!r}; "
+                             "use auto, estimator, pe or oracle")
+        if self.rescaling not in ("residual", "multiplicative"):
+            raise ValueError(f"unknown rescaling {self.rescaling!r}; use residual or multiplicative")
         if self.num_levels < 2:
             raise ValueError(f"num_levels must be >= 2, got {self.num_levels}")
 

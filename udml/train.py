@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import time
 from contextlib import nullcontext
+from pathlib import Path
 
 import torch
 from tqdm.auto import tqdm
@@ -49,13 +50,40 @@ def _val_accuracy(model, splits, specs, num_levels, cfg, device, protocol) -> fl
     return accuracy(pred.logits, pred.y)
 
 
+def _save_state(path: Path, epoch: int, model, opt, sched, gens, history) -> None:
+    tmp = path.with_suffix(".tmp")
+    torch.save({"format": "udml-train-state", "epoch": epoch, "method": model.config.method,
+                "model": model.state_dict(), "optimizer": opt.state_dict(),
+                "scheduler": sched.state_dict(), "rng_cpu": torch.get_rng_state(),
+                "generators": [g.get_state() for g in gens], "history": history}, tmp)
+    tmp.replace(path)
+
+
+def _load_state(path: Path, model, opt, sched, gens) -> tuple[int, list[dict]]:
+    """Restore a training state saved by `_save_state`; return (next epoch, history)."""
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    if state.get("format") != "udml-train-state" or state.get("method") != model.config.method:
+        raise ValueError(f"{path} is not a training state of a {model.config.method!r} model")
+    model.load_state_dict(state["model"])
+    opt.load_state_dict(state["optimizer"])
+    sched.load_state_dict(state["scheduler"])
+    torch.set_rng_state(state["rng_cpu"])
+    for g, st in zip(gens, state["generators"]):
+        g.set_state(st)
+    return state["epoch"] + 1, state["history"]
+
+
 def train(model: MultimodalModel, splits: MultimodalSplits, specs: dict[str, NoiseSpec],
-          cfg: TrainConfig) -> list[dict]:
+          cfg: TrainConfig, state_path: str | Path | None = None) -> list[dict]:
     """Train ``model`` in place on ``splits.train``; return one history dict per epoch.
 
     The schedule (udml.schedule) decides per epoch whether batches are corrupted (the reference
     protocol: a share ``clean_share`` of samples clean, the rest at independent uniform levels per
-    modality) and whether s_hat enters the weights.
+    modality) and whether s_hat enters the weights.  ``splits`` may be any object with the
+    attributes of `MultimodalSplits` whose splits yield `Batch`es from ``batches()``.
+
+    With ``state_path``, the full training state (model, optimiser, schedule, generators, history)
+    is written there after every epoch, and a run that finds one resumes from it.
     """
     device = resolve_device(cfg.device)
     model.to(device)
@@ -69,7 +97,11 @@ def train(model: MultimodalModel, splits: MultimodalSplits, specs: dict[str, Noi
     autocast = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if use_amp else nullcontext
     train_protocol = random_per_sample(cfg.clean_share)
     history: list[dict] = []
-    bar = tqdm(range(cfg.epochs), desc=f"train {model.config.method}", disable=not cfg.progress,
+    start = 0
+    state_path = Path(state_path) if state_path else None
+    if state_path and state_path.is_file():
+        start, history = _load_state(state_path, model, opt, sched, (order_gen, noise_gen))
+    bar = tqdm(range(start, cfg.epochs), desc=f"train {model.config.method}", disable=not cfg.progress,
                leave=False)
     for epoch in bar:
         phase = schedule.phase(epoch)
@@ -109,7 +141,10 @@ def train(model: MultimodalModel, splits: MultimodalSplits, specs: dict[str, Noi
         if dep is not None and int(dep.updates) > 0:
             row["dependency"] = dict(zip(model.modalities, dep.value.tolist()))
         history.append(row)
-        bar.set_postfix(loss=f"{row['loss_total']:.3f}", val=f"{row['val_acc_clean']:.3f}")
+        if state_path:
+            _save_state(state_path, epoch, model, opt, sched, (order_gen, noise_gen), history)
+        bar.set_postfix(loss=f"{row['loss_total']:.3f}", val=f"{row['val_acc_clean']:.3f}",
+                        samples_per_s=f"{seen / row['seconds']:.0f}")
     model.eval()
     return history
 

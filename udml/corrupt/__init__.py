@@ -1,6 +1,6 @@
 """Controlled, batched noise injection: kinds, per-modality specs and level protocols.
 
-Levels l in 1..L (1 = clean) become strengths t = (l - 1) / (L - 1); every kind is a pure,
+Levels l in 1..L (1 = clean) become strengths t = ((l - 1) / (L - 1))^2; every kind is a pure,
 batched function of (x, t) seeded only through an explicit ``torch.Generator``.
 """
 from .kinds import (blur, gaussian, gaussian_kernels, occlusion, salt_pepper, temporal_blur,

@@ -1,6 +1,6 @@
 """Corruption kinds: pure, batched functions of (x, t) with one strength per sample.
 
-Every kind takes x (B, ...) float and t (B,) strengths in [0, 1] (``t = (l - 1) / (L - 1)`` for a
+Every kind takes x (B, ...) float and t (B,) strengths in [0, 1] (``t = ((l - 1) / (L - 1))^2`` for a
 noise level l in 1..L) and returns a new tensor of x's shape, dtype and device:
 - t = 0 leaves the sample bit-for-bit unchanged (level 1 is the identity, clipping included);
 - ``scale`` is the strength at t = 1, in the unit each docstring states. Values are in units of

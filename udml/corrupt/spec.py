@@ -1,8 +1,8 @@
 """What noise each modality gets (`NoiseSpec`), the registry of kinds, and `apply_noise`.
 
-A noise level l in 1..L (1 = clean) becomes the strength t = (l - 1) / (L - 1) in [0, 1]; the
+A noise level l in 1..L (1 = clean) becomes the strength t = ((l - 1) / (L - 1))^2 in [0, 1]; the
 kind then scales its effect by ``spec.scale * t``. Level 1 is the identity, and the strength
-grows linearly with the level.
+grows quadratically with the level (see `levels_to_strength`).
 """
 from __future__ import annotations
 
@@ -77,8 +77,13 @@ class NoiseSpec:
 
 
 def levels_to_strength(levels: Tensor, num_levels: int) -> Tensor:
-    """t = (l - 1) / (L - 1): level 1 -> 0 (clean), level L -> 1; float32 of levels' shape."""
-    return (levels - 1).to(torch.float32) / (num_levels - 1)
+    """t = ((l - 1) / (L - 1))^2: level 1 -> 0 (clean), level L -> 1; float32 of levels' shape.
+
+    Quadratic, like the reference code's std = level^2: the low levels are slight noise (level 2
+    is 1% of the top strength), so that telling slight noise from none is a real test, while the
+    top levels destroy the modality.
+    """
+    return ((levels - 1).to(torch.float32) / (num_levels - 1)).pow(2)
 
 
 def _check_keys(what: str, got: dict, want: set[str]) -> None:

@@ -7,6 +7,9 @@ The methods differ only in how the per-sample weights w (B, M) are obtained (met
   udml    s_m = noise-aware estimate, D_m = running dependency by modality dropout
   oracle  s_m = the true injected level, D_m as in udml (an upper bound for the estimator)
 Before the schedule switches uncertainty on (``use_uncertainty`` False), s_m is taken as 1.
+For ablations, ``config.weights_source`` and ``config.use_dependency`` override the method's own
+choice of s_m and D_m, and ``config.rescaling`` = "multiplicative" (an extension, not the paper's)
+feeds w_m z_m instead of (1 + w_m) z_m to the head.
 """
 from __future__ import annotations
 
@@ -25,6 +28,8 @@ from ..weights import rescale, unbiased_weights
 from .base import MultimodalModel
 
 WEIGHTINGS = ("static", "pe", "naive", "udml", "oracle")
+# each method's source of s_m and whether D_m enters its weights
+SOURCES = {"static": None, "pe": "pe", "naive": "estimator", "udml": "estimator", "oracle": "oracle"}
 
 
 class DynamicFusion(MultimodalModel):
@@ -36,24 +41,30 @@ class DynamicFusion(MultimodalModel):
         k, m = config.latent_dim, self.num_modalities
         self.prob_heads = nn.ModuleDict(
             {n: ProbabilisticHead(self.encoders[n].out_dim, k) for n in self.modalities})
+        self.source = SOURCES[self.method]
+        if config.weights_source != "auto":
+            if self.method == "static":
+                raise ValueError("static fusion has no weights: weights_source must stay 'auto'")
+            self.source = config.weights_source
         self.estimators = nn.ModuleDict(
             {n: NoiseAwareEstimator(k, config.estimator, dropout=config.dropout)
-             for n in self.modalities}) if self.method in ("naive", "udml") else None
+             for n in self.modalities}) if self.source == "estimator" else None
         self.head = build_head(config.fusion_head, m, k, num_classes)
-        self.uses_dependency = self.method in ("udml", "oracle")
+        self.uses_dependency = (self.method in ("udml", "oracle") if config.use_dependency is None
+                                else bool(config.use_dependency) and self.method != "static")
         self.dependency = DependencyTracker(m, config.dependency, config.dependency_momentum)
         self.track_dependency = self.uses_dependency or config.track_dependency
 
     def _uncertainty(self, s_hat: dict[str, Tensor], logvar: dict[str, Tensor],
                      levels: dict[str, Tensor] | None, b: int, ref: Tensor) -> Tensor | None:
         """s (B, M) used in the weights, or None for static fusion."""
-        if self.method == "static":
+        if self.source is None:
             return None
         if not self.use_uncertainty:
             return torch.ones(b, self.num_modalities, dtype=ref.dtype, device=ref.device)
-        if self.method == "pe":
+        if self.source == "pe":
             return torch.stack([torch.exp(0.5 * logvar[n]).mean(1) for n in self.modalities], 1)
-        if self.method == "oracle":
+        if self.source == "oracle":
             if levels is None:
                 raise ValueError("the oracle needs the true noise levels: pass levels=")
             return torch.stack([levels[n].to(ref.dtype) for n in self.modalities], 1)
@@ -77,7 +88,8 @@ class DynamicFusion(MultimodalModel):
             dep = (self.dependency.for_weights() if self.uses_dependency
                    else torch.ones(self.num_modalities, device=z.device))
             weights = unbiased_weights(s.float(), dep.float()).to(z.dtype)  # (B, M)
-            fused = rescale(z, weights)                                      # (B, M, K)
+            fused = (rescale(z, weights) if self.config.rescaling == "residual"
+                     else weights.unsqueeze(-1) * z)                         # (B, M, K)
         logits = self.head(fused)                                            # (B, C)
         eye = torch.eye(self.num_modalities, device=z.device)
         uni = head_on_masks(self.head, z, eye)                               # (M, B, C)
