@@ -4,7 +4,7 @@
     python book/build.py                     # the default CPU run, written in place, then render
     python book/build.py --strict            # the same, rendering with warnings as errors
     python book/build.py --device cuda --profile gpu          # a GPU run, into _build/runs/...
-    python book/build.py --chapters 00_template --no-render   # re-execute one chapter only
+    python book/build.py --chapters 02_estimator --no-render  # re-execute one chapter only
     python book/build.py --no-execute --strict                # render the stored outputs only
 
 Chapters are the notebooks listed in ``_toc.yml``. Each one is executed by papermill with the
@@ -64,7 +64,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                              "place for the default CPU run, else "
                              "_build/runs/<profile>-<device>-seed<N>)")
     parser.add_argument("--chapters", nargs="+", default=None, metavar="NAME",
-                        help="execute only these chapters (stem like 00_template, or path)")
+                        help="execute only these chapters (stem like 02_estimator, or path)")
     parser.add_argument("--kernel", default=None, help="Jupyter kernel (default: the notebook's)")
     parser.add_argument("--timeout", type=int, default=None,
                         help="seconds per cell (default: execute.timeout of _config.yml)")

@@ -2,7 +2,8 @@
 import pytest
 import torch
 
-from udml.corrupt import KINDS, NoiseSpec, apply_noise, kinds, levels_to_strength
+from udml.corrupt import (BUILTIN_KINDS, KINDS, Kind, NoiseSpec, apply_noise, kinds,
+                          levels_to_strength, register_kind)
 
 L = 11
 
@@ -33,11 +34,25 @@ def test_levels_to_strength():
 
 
 def test_registry_covers_the_kinds():
-    assert set(KINDS) == {"gaussian", "salt_pepper", "blur", "occlusion", "time_mask",
-                          "temporal_blur"}
-    for name, kind in KINDS.items():
-        assert kind.fn is getattr(kinds, name)
-        assert kind.scale_unit
+    assert BUILTIN_KINDS == ("gaussian", "salt_pepper", "blur", "occlusion", "time_mask",
+                             "temporal_blur")
+    for name in BUILTIN_KINDS:
+        assert KINDS[name].fn is getattr(kinds, name)
+        assert KINDS[name].scale_unit
+
+
+def test_register_kind():
+    kind = Kind(kinds.gaussian, None, (), "test unit")
+    register_kind("test_kind", kind)
+    try:
+        register_kind("test_kind", kind)  # idempotent
+        assert NoiseSpec("test_kind").kind == "test_kind"
+        with pytest.raises(ValueError, match="already registered"):
+            register_kind("test_kind", Kind(kinds.blur, None, (), "other"))
+        with pytest.raises(TypeError):
+            register_kind("other", kinds.blur)
+    finally:
+        KINDS.pop("test_kind")
 
 
 def test_noise_spec_validation():
@@ -103,7 +118,7 @@ def test_seeded_and_strength_from_level():
 
 def test_every_kind_through_apply_noise():
     x = {"img": torch.randn(3, 2, 6, 8, generator=gen(6))}
-    for name in KINDS:
+    for name in BUILTIN_KINDS:
         out = apply_noise(x, {"img": lv(1, 4, 11)}, {"img": NoiseSpec(name, 0.5)}, L, gen(7))
         assert torch.equal(out["img"][0], x["img"][0])
         assert not torch.equal(out["img"][2], x["img"][2])

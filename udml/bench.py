@@ -15,11 +15,12 @@ from pathlib import Path
 
 import torch
 
-from .config import ModelConfig
+from .config import ModelConfig, TrainConfig
 from .data.dataset import Batch
 from .encoders import build_encoders
 from .models import build_model
 from .seed import seed_everything
+from .train import make_optimizer
 
 SHAPES = {"fou": (76,), "pix": (1, 16, 15)}  # the default mfeat task
 
@@ -28,7 +29,7 @@ def _step_fn(method: str, batch: Batch):
     seed_everything(0)
     cfg = ModelConfig(method=method)
     model = build_model(build_encoders(SHAPES, cfg), 10, cfg).train()
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    opt = make_optimizer(model, TrainConfig())  # the trainer's optimiser
 
     def step():
         out = model(batch.x, batch.levels)

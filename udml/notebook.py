@@ -26,11 +26,17 @@ def glue(name: str, value, display: bool = False):
 def setup(device: str, seed: int, profile: str, profiles: dict[str, dict]):
     """Validate a chapter's parameters cell, seed everything, resolve the device.
 
+    On the CPU, torch runs on one thread: the chapters' models are small (threads buy little), and
+    a seeded computation then gives the same numbers on a laptop, on CI and on Colab whatever the
+    number of cores, which is what lets nbval compare the stored outputs.
+
     Returns (device, settings of the profile, a seeded torch.Generator, the start time).
     """
     if profile not in profiles:
         raise ValueError(f"profile must be one of {sorted(profiles)}, got {profile!r}")
     dev = resolve_device(device)
+    if dev.type == "cpu":
+        torch.set_num_threads(1)
     generator = seed_everything(seed)
     print(f"device={dev.type} profile={profile} seed={seed} torch={torch.__version__}")
     return dev, profiles[profile], generator, time.perf_counter()

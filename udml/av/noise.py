@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ..corrupt import KINDS, Kind, NoiseSpec, blur, occlusion
+from ..corrupt import Kind, NoiseSpec, blur, occlusion, register_kind
 from ..corrupt._common import check_clip, check_generator, finish, rand
 
 GAUSSIAN_TOP = 2.0        # Gaussian noise std at the top level, in units of the modality's spread
@@ -113,9 +113,7 @@ AV_KINDS = {
 def register_av_kinds() -> None:
     """Add the frame kinds to `udml.corrupt.KINDS` (idempotent), so that NoiseSpec accepts them."""
     for name, kind in AV_KINDS.items():
-        if KINDS.get(name, kind) is not kind:
-            raise RuntimeError(f"a different noise kind is already registered as {name!r}")
-        KINDS[name] = kind
+        register_kind(name, kind)
 
 
 @torch.no_grad()

@@ -8,12 +8,13 @@ from .kinds import (blur, gaussian, gaussian_kernels, occlusion, salt_pepper, te
 from .protocols import (AllModalities, Clean, OneModality, Protocol, RandomPerSample,
                         all_modalities, clean, corrupt_batch, one_modality, protocol_from_string,
                         random_per_sample)
-from .spec import KINDS, Kind, NoiseSpec, apply_noise, check_levels, levels_to_strength
+from .spec import (BUILTIN_KINDS, KINDS, Kind, NoiseSpec, apply_noise, check_levels,
+                   levels_to_strength, register_kind)
 
 __all__ = [
-    "KINDS", "AllModalities", "Clean", "Kind", "NoiseSpec", "OneModality", "Protocol",
+    "BUILTIN_KINDS", "KINDS", "AllModalities", "Clean", "Kind", "NoiseSpec", "OneModality", "Protocol",
     "RandomPerSample", "all_modalities", "apply_noise", "blur", "check_levels", "clean",
     "corrupt_batch", "gaussian", "gaussian_kernels", "levels_to_strength", "occlusion",
-    "one_modality", "protocol_from_string", "random_per_sample", "salt_pepper", "temporal_blur",
+    "one_modality", "protocol_from_string", "random_per_sample", "register_kind", "salt_pepper", "temporal_blur",
     "time_mask",
 ]

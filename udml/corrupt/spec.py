@@ -45,6 +45,21 @@ KINDS: dict[str, Kind] = {
 }
 
 
+BUILTIN_KINDS = tuple(KINDS)
+
+
+def register_kind(name: str, kind: Kind) -> None:
+    """Add a corruption kind to `KINDS` (e.g. udml.av's frame kinds), so NoiseSpec accepts it.
+
+    Idempotent for the same object; refuses to replace a different kind of the same name.
+    """
+    if not isinstance(kind, Kind):
+        raise TypeError(f"register_kind expects a Kind, got {type(kind).__name__}")
+    if KINDS.get(name, kind) is not kind:
+        raise ValueError(f"a different noise kind is already registered as {name!r}")
+    KINDS[name] = kind
+
+
 @dataclass
 class NoiseSpec:
     """The corruption of one modality: its kind, its strength at the top level, its range.
