@@ -114,12 +114,13 @@ def test_chapter_stores_the_outputs_of_one_top_to_bottom_run(chapter):
 
 # --- papermill injects parameters --------------------------------------------------------------
 
-def test_papermill_injects_device_and_tiny_profile(tmp_path, monkeypatch):
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
+def test_papermill_injects_device_and_tiny_profile(chapter, tmp_path, monkeypatch):
     import papermill
 
     monkeypatch.setenv("PYTHONPATH", str(ROOT))  # the kernel imports this checkout's udml
-    out = tmp_path / "00_template.ipynb"
-    papermill.execute_notebook(str(BOOK / "00_template.ipynb"), str(out), cwd=str(tmp_path),
+    out = tmp_path / chapter.name
+    papermill.execute_notebook(str(chapter), str(out), cwd=str(chapter.parent),  # as build.py
                                parameters={"device": "cpu", "profile": "tiny"},
                                progress_bar=False, kernel_name="python3")
     nb = nbformat.read(out, as_version=4)
