@@ -36,7 +36,7 @@
 # 4. static, uncertainty-only ("naive") and UDML fusion trained alike and tested as one modality
 #    gets noisier, at two weights of the unimodal losses.
 #
-# **Run time:** {glue:text}`run_time:.0f` s on a 2-core CPU (default profile).
+# **Run time:** {glue:md}`run_time` on a 2-core CPU (default profile).
 
 # %%
 # Install guard: installs `udml` (with its data) from the book's
@@ -594,7 +594,7 @@ for g, u in uni_g.items():
 
 # %% tags=["nbval-ignore-output"]
 run_time = report_time(started)
-glue("run_time", run_time)
+_ = glue("run_time", Markdown(f"{run_time:.1f} s"))
 
 # %% [markdown]
 # ## Exercises

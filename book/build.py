@@ -198,9 +198,13 @@ def execute(source: Path, target: Path, partial: Path, parameters: dict, kernel:
 
 
 def write_timings(path: Path, results: dict[str, dict], render_seconds: float | None) -> None:
-    """Merge this run's chapter times into the timings file (other chapters' entries stay)."""
+    """Merge this run's chapter times into the timings file (other chapters' entries stay,
+    entries of chapters no longer in the toc go)."""
     data = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
     data.setdefault("chapters", {}).update(results)
+    if path.resolve() == (ROOT / TIMINGS).resolve():
+        listed = {str(bookinfo.relative(p)) for p in bookinfo.chapters()}
+        data["chapters"] = {k: v for k, v in data["chapters"].items() if k in listed}
     data["machine"] = {"system": f"{platform.system()} {platform.machine()}",
                        "cpus": os.cpu_count(), "python": platform.python_version()}
     if render_seconds is not None:

@@ -8,8 +8,9 @@ from udml.corrupt import NoiseSpec
 from udml.data.dataset import MultimodalData
 from udml.encoders import build_encoders
 from udml.evaluate import Predictions, quality_spearman
+from udml.evaluate import output_scores
 from udml.level_scores import (collect_scores, concat_predictions, decreasing_steps,
-                               level_summary, level_sweep, output_scores, percentile_rank)
+                               level_summary, level_sweep, percentile_rank)
 from udml.models import build_model
 from udml.output import FusionOutput
 

@@ -9,32 +9,29 @@ from __future__ import annotations
 import argparse
 import ast
 import sys
-from dataclasses import fields
 
 from .config import METHODS, ModelConfig, TrainConfig, config_to_dict
 
 
 def _parse_overrides(pairs: list[str]) -> tuple[dict, dict]:
-    """``key=value`` pairs, routed to ModelConfig or TrainConfig by field name."""
-    model_keys = {f.name for f in fields(ModelConfig)}
-    train_keys = {f.name for f in fields(TrainConfig)}
-    model, train = {}, {}
+    """``key=value`` pairs (values read as Python literals), routed to ModelConfig or TrainConfig
+    by field name; ``progress`` is also accepted here, on top of what an experiment may set."""
+    from .experiments import split_overrides
+    values = {}
     for pair in pairs:
         if "=" not in pair:
             raise SystemExit(f"--set expects key=value, got {pair!r}")
         key, raw = pair.split("=", 1)
         try:
-            value = ast.literal_eval(raw)
+            values[key] = ast.literal_eval(raw)
         except (ValueError, SyntaxError):
-            value = raw
-        if key in model_keys:
-            model[key] = value
-        elif key in train_keys:
-            train[key] = value
-        else:
-            raise SystemExit(f"unknown setting {key!r}; ModelConfig has {sorted(model_keys)}, "
-                             f"TrainConfig has {sorted(train_keys)}")
-    return model, train
+            values[key] = raw
+    progress = {"progress": values.pop("progress")} if "progress" in values else {}
+    try:
+        model, train = split_overrides(values)
+    except ValueError as e:
+        raise SystemExit(str(e)) from None
+    return model, {**train, **progress}
 
 
 def run_one(dataset: str, method: str, seed: int, model_over: dict, train_over: dict,

@@ -3,7 +3,7 @@ the quality estimate's Spearman correlation with the true level, dependencies an
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 from torch import Tensor
@@ -12,6 +12,7 @@ from .corrupt import NoiseSpec, corrupt_batch, protocol_from_string
 from .data.dataset import MultimodalData
 from .metrics import accuracy, spearman
 from .models.base import MultimodalModel
+from .output import FusionOutput
 
 
 @dataclass
@@ -24,6 +25,30 @@ class Predictions:
     weights: Tensor | None               # (N, M)
     levels: dict[str, Tensor]            # name -> (N,) true injected levels
     y: Tensor                            # (N,)
+    scores: dict[str, dict[str, Tensor]] = field(default_factory=dict)  # see `output_scores`
+
+
+def output_scores(out: FusionOutput, modalities: list[str]) -> dict[str, dict[str, Tensor]]:
+    """The per-sample unreliability scores an output carries, score -> modality -> (B,):
+
+        s_hat     the noise-aware estimator's prediction of the level (UDML family)
+        pe_sigma  the mean sigma of the probabilistic embedding (extras["pe_sigma"], (B, M))
+        quality   the method's own score (FusionOutput.quality)
+
+    Absent scores are left out.  ``modalities`` gives the column order of ``pe_sigma``.
+    """
+    scores: dict[str, dict[str, Tensor]] = {}
+    if out.s_hat:
+        scores["s_hat"] = dict(out.s_hat)
+    pe = out.extras.get("pe_sigma")
+    if pe is not None:
+        if pe.dim() != 2 or pe.shape[1] != len(modalities):
+            raise ValueError(f"extras['pe_sigma'] must be (B, {len(modalities)}), "
+                             f"got shape {tuple(pe.shape)}")
+        scores["pe_sigma"] = {m: pe[:, i] for i, m in enumerate(modalities)}
+    if out.quality:
+        scores["quality"] = dict(out.quality)
+    return scores
 
 
 @torch.no_grad()
@@ -39,7 +64,7 @@ def predict(model: MultimodalModel, data: MultimodalData, specs: dict[str, Noise
     model.eval()
     parts: dict[str, list] = {"logits": [], "weights": [], "y": []}
     uni = {k: [] for k in model.modalities}
-    qual: dict[str, list] = {}
+    scores: dict[str, dict[str, list]] = {}
     lev = {k: [] for k in model.modalities}
     try:
         for batch in data.batches(batch_size):
@@ -52,17 +77,20 @@ def predict(model: MultimodalModel, data: MultimodalData, specs: dict[str, Noise
             for k in model.modalities:
                 uni[k].append(out.unimodal_logits[k].float().cpu())
                 lev[k].append(batch.levels[k].cpu())
-            for k, v in out.quality.items():
-                qual.setdefault(k, []).append(v.float().cpu())
+            for name, per_mod in output_scores(out, model.modalities).items():
+                for k, v in per_mod.items():
+                    scores.setdefault(name, {}).setdefault(k, []).append(v.float().cpu())
     finally:
         model.train(was_training)
+    scores_cat = {name: {k: torch.cat(v) for k, v in per_mod.items()}
+                  for name, per_mod in scores.items()}
     return Predictions(
         logits=torch.cat(parts["logits"]),
         unimodal_logits={k: torch.cat(v) for k, v in uni.items()},
-        quality={k: torch.cat(v) for k, v in qual.items()},
+        quality=scores_cat.get("quality", {}),
         weights=torch.cat(parts["weights"]) if parts["weights"] else None,
         levels={k: torch.cat(v) for k, v in lev.items()},
-        y=torch.cat(parts["y"]))
+        y=torch.cat(parts["y"]), scores=scores_cat)
 
 
 def quality_spearman(pred: Predictions, num_levels: int) -> dict[str, dict[str, float]]:

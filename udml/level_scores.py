@@ -14,81 +14,32 @@ clean), and `level_summary` / `decreasing_steps` describe a score level by level
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 import torch
 from torch import Tensor
 
-from .corrupt import NoiseSpec, corrupt_batch, one_modality, protocol_from_string
+from .corrupt import NoiseSpec, one_modality
 from .data.dataset import MultimodalData
-from .evaluate import Predictions
+from .evaluate import Predictions, predict
 from .metrics import rank
 from .models.base import MultimodalModel
-from .output import FusionOutput
 
 SCORE_NAMES = ("s_hat", "pe_sigma", "quality")
 
 
-def output_scores(out: FusionOutput, modalities: list[str]) -> dict[str, dict[str, Tensor]]:
-    """The scores an output carries: score name -> modality -> (B,); absent scores are left out.
-
-    ``modalities`` gives the column order of ``extras["pe_sigma"]`` (B, M), the sorted names.
-    """
-    scores: dict[str, dict[str, Tensor]] = {}
-    if out.s_hat:
-        scores["s_hat"] = dict(out.s_hat)
-    pe = out.extras.get("pe_sigma")
-    if pe is not None:
-        if pe.dim() != 2 or pe.shape[1] != len(modalities):
-            raise ValueError(f"extras['pe_sigma'] must be (B, {len(modalities)}), "
-                             f"got shape {tuple(pe.shape)}")
-        scores["pe_sigma"] = {m: pe[:, i] for i, m in enumerate(modalities)}
-    if out.quality:
-        scores["quality"] = dict(out.quality)
-    return scores
-
-
-@torch.no_grad()
 def collect_scores(model: MultimodalModel, data: MultimodalData, specs: dict[str, NoiseSpec],
                    protocol, num_levels: int, generator: torch.Generator, batch_size: int = 512,
                    device: torch.device | str = "cpu") -> dict[str, Predictions]:
     """Score name -> `Predictions` over ``data`` corrupted by ``protocol`` (object or string).
 
-    Every returned `Predictions` shares logits, weights, levels and labels; only ``quality``
-    differs (it holds that score). The model runs in eval mode; its mode is restored after.
+    One pass of `udml.evaluate.predict`; every returned `Predictions` shares logits, weights,
+    levels and labels, and its ``quality`` holds that score.
     """
-    if isinstance(protocol, str):
-        protocol = protocol_from_string(protocol)
-    if len(data) == 0:
-        raise ValueError("cannot collect scores on an empty split")
-    was_training = model.training
-    model.eval()
-    logits, weights, ys = [], [], []
-    uni = {m: [] for m in model.modalities}
-    lev = {m: [] for m in model.modalities}
-    scores: dict[str, dict[str, list[Tensor]]] = {}
-    try:
-        for batch in data.batches(batch_size):
-            batch = corrupt_batch(batch.to(device), protocol, specs, num_levels, generator)
-            out = model(batch.x, batch.levels)
-            logits.append(out.logits.float().cpu())
-            ys.append(batch.y.cpu())
-            if out.weights is not None:
-                weights.append(out.weights.float().cpu())
-            for m in model.modalities:
-                uni[m].append(out.unimodal_logits[m].float().cpu())
-                lev[m].append(batch.levels[m].cpu())
-            for name, per_mod in output_scores(out, model.modalities).items():
-                for m, v in per_mod.items():
-                    scores.setdefault(name, {}).setdefault(m, []).append(v.float().cpu())
-    finally:
-        model.train(was_training)
-    if not scores:
+    pred = predict(model, data, specs, protocol, num_levels, generator, batch_size, device)
+    if not pred.scores:
         raise ValueError(f"model {type(model).__name__} produces none of the scores {SCORE_NAMES}")
-    shared = dict(logits=torch.cat(logits),
-                  unimodal_logits={m: torch.cat(v) for m, v in uni.items()},
-                  weights=torch.cat(weights) if weights else None,
-                  levels={m: torch.cat(v) for m, v in lev.items()}, y=torch.cat(ys))
-    return {name: Predictions(quality={m: torch.cat(v) for m, v in per_mod.items()}, **shared)
-            for name, per_mod in scores.items()}
+    return {name: replace(pred, quality=per_mod, scores={}) for name, per_mod in pred.scores.items()}
 
 
 def concat_predictions(parts: list[Predictions]) -> Predictions:
