@@ -28,7 +28,7 @@ from ..weights import rescale, unbiased_weights
 from .base import MultimodalModel
 
 WEIGHTINGS = ("static", "pe", "naive", "udml", "oracle")
-# each method's source of s_m and whether D_m enters its weights
+# where each method's s_m comes from (None: no weights); D_m enters the weights of udml and oracle
 SOURCES = {"static": None, "pe": "pe", "naive": "estimator", "udml": "estimator", "oracle": "oracle"}
 
 
