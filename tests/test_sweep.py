@@ -107,8 +107,8 @@ def test_resume_skips_finished_jobs(smoke, monkeypatch):
     assert run_files(out) == before
 
 
-def test_resume_reruns_only_the_missing_job(copy, monkeypatch):
-    merged = read_merged(copy / "smoke" / "mfeat.json")
+def _drop_udml_seed1(copy, monkeypatch) -> list:
+    """Delete one run file and swap in a run_job that records its calls and returns that run."""
     gone = copy / "smoke" / "runs" / "mfeat" / "default" / "udml-seed1.json"
     saved = gone.read_text()
     gone.unlink()
@@ -118,6 +118,12 @@ def test_resume_reruns_only_the_missing_job(copy, monkeypatch):
         calls.append((job.method, job.seed))
         return json.loads(saved)
     monkeypatch.setattr(sweep, "run_job", fake)
+    return calls
+
+
+def test_resume_reruns_only_the_missing_job(copy, monkeypatch):
+    merged = read_merged(copy / "smoke" / "mfeat.json")
+    calls = _drop_udml_seed1(copy, monkeypatch)
     sweep.run_experiment("smoke", jobs=1, out_dir=copy, progress=False)
     assert calls == [("udml", 1)]
     assert read_merged(copy / "smoke" / "mfeat.json")["metrics"] == merged["metrics"]
@@ -236,15 +242,7 @@ def test_cli_lists_experiments(capsys):
 def test_cli_part_of_an_experiment_never_writes_a_partial_results_file(copy, monkeypatch, capsys):
     merged = copy / "smoke" / "mfeat.json"
     merged.unlink()
-    gone = copy / "smoke" / "runs" / "mfeat" / "default" / "udml-seed1.json"
-    saved = gone.read_text()
-    gone.unlink()
-    calls = []
-
-    def fake(job):
-        calls.append((job.method, job.seed))
-        return json.loads(saved)
-    monkeypatch.setattr(sweep, "run_job", fake)
+    calls = _drop_udml_seed1(copy, monkeypatch)
     args = ["smoke", "--out", str(copy), "--jobs", "1", "--no-progress", "--seeds"]
     assert sweep.main(args + ["0"]) == 0
     assert calls == [] and not merged.exists()  # seed 0 was done; udml seed 1 is not

@@ -43,7 +43,7 @@ def make_optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.Opti
 
 
 @torch.no_grad()
-def _val_accuracy(model, splits, specs, num_levels, cfg, device, protocol) -> float:
+def _val_accuracy(model, splits, specs, num_levels, device, protocol) -> float:
     from .evaluate import predict
     gen = torch.Generator(device=device).manual_seed(VAL_NOISE_SEED)
     pred = predict(model, splits.val, specs, protocol, num_levels, gen, 512, device)
@@ -134,8 +134,8 @@ def train(model: MultimodalModel, splits: MultimodalSplits, specs: dict[str, Noi
         row = {"epoch": epoch, "noisy": phase.noisy, "use_uncertainty": phase.use_uncertainty,
                "lr": opt.param_groups[0]["lr"], "train_acc": correct / seen,
                **{f"loss_{k}": v / seen for k, v in sums.items()},
-               "val_acc_clean": _val_accuracy(model, splits, specs, num_levels, cfg, device, "clean"),
-               "val_acc_noisy": _val_accuracy(model, splits, specs, num_levels, cfg, device, "random"),
+               "val_acc_clean": _val_accuracy(model, splits, specs, num_levels, device, "clean"),
+               "val_acc_noisy": _val_accuracy(model, splits, specs, num_levels, device, "random"),
                "seconds": time.perf_counter() - t0}
         dep = getattr(model, "dependency", None)
         if dep is not None and int(dep.updates) > 0:

@@ -16,6 +16,7 @@ from matplotlib.ticker import MaxNLocator
 from torch import Tensor
 
 from ..av.frames import IMAGENET_MEAN, IMAGENET_STD
+from ..comparisons import markdown_table
 from .dependency import dependency_curves
 from .style import METHOD_LABELS, apply_style, method_color, modality_color
 
@@ -204,16 +205,15 @@ def results_table(reports: dict[str, dict], protocols: list[str], digits: int = 
         raise ValueError("reports must be a non-empty dict method -> evaluate() report")
     if not protocols:
         raise ValueError("protocols must not be empty")
-    lines = ["| method | " + " | ".join(f"`{p}`" for p in protocols) + " |",
-             "| --- | " + " | ".join("---:" for _ in protocols) + " |"]
+    rows = []
     for method, report in reports.items():
         cells = []
         for p in protocols:
             if p not in report.get("protocols", {}):
                 raise KeyError(f"the report of {method!r} has no protocol {p!r}")
             cells.append(_fmt(report["protocols"][p]["accuracy"], digits))
-        lines.append(f"| {METHOD_LABELS.get(method, method)} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+        rows.append([METHOD_LABELS.get(method, method), *cells])
+    return markdown_table(["method", *(f"`{p}`" for p in protocols)], rows)
 
 
 def weights_table(reports: dict[str, dict], protocols: list[str], digits: int = 2) -> str:
@@ -223,15 +223,14 @@ def weights_table(reports: dict[str, dict], protocols: list[str], digits: int = 
             if any("mean_weights" in e for e in r.get("protocols", {}).values())}
     if not rows:
         raise ValueError("no report carries fusion weights (static fusion has none)")
-    lines = ["| method | " + " | ".join(f"`{p}`" for p in protocols) + " |",
-             "| --- | " + " | ".join("---:" for _ in protocols) + " |"]
+    table = []
     for method, report in rows.items():
         cells = []
         for p in protocols:
             w = report["protocols"][p]["mean_weights"]
             cells.append(" / ".join(_fmt(w[m], digits) for m in sorted(w)))
-        lines.append(f"| {METHOD_LABELS.get(method, method)} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+        table.append([METHOD_LABELS.get(method, method), *cells])
+    return markdown_table(["method", *(f"`{p}`" for p in protocols)], table)
 
 
 def spearman_table(reports: dict[str, dict], score_names: dict[str, str] | None = None,
@@ -239,22 +238,19 @@ def spearman_table(reports: dict[str, dict], score_names: dict[str, str] | None 
     """Markdown: Spearman's rho of each method's quality score with the true level (random
     protocol), per modality over all levels, the low levels and the high levels."""
     score_names = score_names or {}
-    lines = None
+    if not isinstance(reports, dict) or not reports:
+        raise ValueError("reports must be a non-empty dict method -> evaluate() report")
+    head, rows = None, []
     for method, report in reports.items():
         rho = report.get("spearman")
         if not rho:
             raise KeyError(f"the report of {method!r} has no 'spearman': evaluate the random "
                            "protocol")
         names = sorted(rho)
-        if lines is None:
-            head = [f"{m}, {r}" for m in names for r in ("overall", "low", "high")]
-            lines = ["| method (score) | " + " | ".join(head) + " |",
-                     "| --- | " + " | ".join("---:" for _ in head) + " |"]
+        head = head or [f"{m}, {r}" for m in names for r in ("overall", "low", "high")]
         cells = [_fmt(rho[m][r], digits) for m in names for r in ("overall", "low", "high")]
         label = METHOD_LABELS.get(method, method)
         if method in score_names:
             label += f" ({score_names[method]})"
-        lines.append(f"| {label} | " + " | ".join(cells) + " |")
-    if lines is None:
-        raise ValueError("reports must be a non-empty dict method -> evaluate() report")
-    return "\n".join(lines)
+        rows.append([label, *cells])
+    return markdown_table(["method (score)", *head], rows)
