@@ -122,7 +122,8 @@ def test_papermill_injects_device_and_tiny_profile(chapter, tmp_path, monkeypatc
     out = tmp_path / chapter.name
     papermill.execute_notebook(str(chapter), str(out), cwd=str(chapter.parent),  # as build.py
                                parameters={"device": "cpu", "profile": "tiny"},
-                               progress_bar=False, kernel_name="python3")
+                               progress_bar=False, kernel_name="python3",
+                               start_timeout=120, execution_timeout=600)  # fail, never hang
     nb = nbformat.read(out, as_version=4)
     tags = [cell.metadata.get("tags", []) for cell in nb.cells]
     position = next(i for i, t in enumerate(tags) if "parameters" in t)
