@@ -70,6 +70,7 @@ from udml.level_scores import (collect_scores, decreasing_steps, level_summary, 
                                percentile_rank)
 from udml.noise_scales import calibration, default_specs
 from udml.notebook import glue, report_time, setup
+from udml.panel import figure_panel
 from udml.plotting import estimator as plots
 from udml.probabilistic import kl_to_level_prior, reparameterise
 from udml.estimator import NoiseAwareEstimator
@@ -547,7 +548,7 @@ kind_specs = {k: default_specs(splits, k) for k in KIND_NAMES}
 
 
 def show_sample(sample, kind, pix_level, fou_level):
-    """Corrupt one test digit, run the UDML model, draw what it sees and decides."""
+    """Corrupt one test digit, run the UDML model; return a figure of what it sees and decides."""
     x = {m: v[sample : sample + 1] for m, v in test.x.items()}  # (1, ...)
     lv = {"fou": torch.tensor([fou_level]), "pix": torch.tensor([pix_level])}
     noisy_x = apply_noise(x, lv, kind_specs[kind], L, torch.Generator().manual_seed(seed))
@@ -560,9 +561,8 @@ def show_sample(sample, kind, pix_level, fou_level):
     probs = torch.softmax(out.logits[0].float().cpu(), dim=0)
     title = (f"test digit {sample} (true class {int(test.y[sample])}), {kind}: "
              f"pix at level {pix_level}, fou at level {fou_level}")
-    plots.plot_fusion_view(noisy_x["pix"][0], noisy_x["fou"][0], s, w, probs, (lo, hi),
-                           title=title)
-    plt.show()
+    return plots.plot_fusion_view(noisy_x["pix"][0], noisy_x["fou"][0], s, w, probs, (lo, hi),
+                                  title=title)
 
 
 controls = {
@@ -573,9 +573,7 @@ controls = {
     "pix_level": widgets.IntSlider(value=1, min=1, max=L, description="pix level"),
     "fou_level": widgets.IntSlider(value=8, min=1, max=L, description="fou level"),
 }
-view = widgets.interactive_output(show_sample, controls)
-display(widgets.VBox([widgets.HBox([controls["sample"], controls["kind"]]),
-                      widgets.HBox([controls["pix_level"], controls["fou_level"]]), view]))
+display(figure_panel(show_sample, controls, [["sample", "kind"], ["pix_level", "fou_level"]]))
 
 # %% [markdown]
 # ## Summary

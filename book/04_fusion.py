@@ -70,6 +70,7 @@ from udml.metrics import accuracy
 from udml.models import build_model
 from udml.noise_scales import default_specs
 from udml.notebook import glue, report_time, setup
+from udml.panel import figure_panel
 from udml.plotting import fusion as plots
 from udml.schedule import Schedule
 from udml.train import fit
@@ -523,7 +524,7 @@ lo, hi = specs["pix"].clip
 
 
 def show_fusion(sample, method, pix_level, fou_level):
-    """Corrupt one test digit at the chosen levels and draw what the chosen model makes of it."""
+    """Corrupt one test digit at the chosen levels; return a figure of what the model decides."""
     one = test.subset(torch.tensor([sample]))
     lv = {"pix": torch.tensor([pix_level]), "fou": torch.tensor([fou_level])}
     x = apply_noise(one.x, lv, specs, L, torch.Generator().manual_seed(seed))
@@ -531,13 +532,12 @@ def show_fusion(sample, method, pix_level, fou_level):
     with torch.no_grad():
         o = chosen({k: v.to(dev) for k, v in x.items()})
     dep = (chosen.dependency.for_weights() if chosen.uses_dependency else torch.ones(M))
-    fig = plots.plot_fusion_panel(
+    return plots.plot_fusion_panel(
         x["pix"][0], dict(zip(names, o.weights[0].tolist())),
         {n: o.s_hat[n][0].item() for n in names}, dict(zip(names, dep.tolist())),
         torch.softmax(o.logits[0].float().cpu(), 0), label=int(one.y[0]), value_range=(lo, hi),
         title=f"{ {'udml': 'UDML', 'naive': 'naive dynamic fusion'}[method]}: test digit "
               f"{sample}, pix level {pix_level}, fou level {fou_level}")
-    plt.show()
 
 
 controls = {
@@ -548,7 +548,7 @@ controls = {
     "pix_level": widgets.IntSlider(value=1, min=1, max=L, description="pix level"),
     "fou_level": widgets.IntSlider(value=L, min=1, max=L, description="fou level"),
 }
-display(widgets.interactive(show_fusion, **controls))
+display(figure_panel(show_fusion, controls, [["sample", "method"], ["pix_level", "fou_level"]]))
 
 # %% [markdown]
 # Things to try: with both modalities clean, switch between UDML and naive fusion and watch the

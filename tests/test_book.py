@@ -97,6 +97,18 @@ def test_chapter_badge_and_install_guard_follow_config(chapter):
     assert "==" not in pip[0], "pin nothing that Colab already ships"
 
 
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
+def test_chapter_widgets_need_no_output_widget(chapter):
+    # An Output widget (ipywidgets.interactive, interactive_output) makes headless runs hang at
+    # random (udml/panel.py says why): interactive figures go through udml.panel.figure_panel.
+    nb = nbformat.read(chapter, as_version=4)
+    models = nb.metadata.get("widgets", {}).get(
+        "application/vnd.jupyter.widget-state+json", {}).get("state", {})
+    assert not [m for m in models.values() if m["model_name"] == "OutputModel"]
+    code = "\n".join(cell.source for cell in nb.cells if cell.cell_type == "code")
+    assert not re.search(r"\binteractive(_output)?\(|widgets\.Output\(", code)
+
+
 def test_colab_check_passes_on_the_book():
     assert colab.check() == []
 
