@@ -164,14 +164,15 @@ def obtain_results(settings: dict, results_dir: str, scratch: Path) -> Path:
         run_experiment("smoke", jobs=1, out_dir=scratch, progress=False)
         return scratch
     if settings["source"] == "sweep":  # hours on a CPU: every job of every experiment
-        root = Path(settings["out"] or find_results() or "results")
+        root = Path(settings["out"] or find_results(packaged=False) or "results")
         for name in EXPERIMENTS:
             run_experiment(name, jobs=2, out_dir=root)
         return root
     root = find_results()
     if root is None:
-        raise FileNotFoundError("no results/ folder found: clone the repository (the results "
-                                "files are committed there) or run with profile='full'")
+        raise FileNotFoundError("no results files found: work in a clone of the repository, "
+                                "install udml from it (its wheel carries the results files) "
+                                "or run with profile='full'")
     return root
 
 

@@ -20,7 +20,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SOURCES = ("pyproject.toml", "setup.py", "MANIFEST.in", "README.md", "udml", "data")
+SOURCES = ("pyproject.toml", "setup.py", "MANIFEST.in", "README.md", "udml", "data", "results")
+RESULTS = sorted((ROOT / "results").glob("*/*.json"))  # the merged results files
 TEST_COMMAND = ('python3 -m venv .venv && .venv/bin/pip install torch==2.13.0 -e ".[test]" '
                 '&& .venv/bin/python -m pytest')
 BOOK_COMMAND = ('python3 -m venv .venv && .venv/bin/pip install torch==2.13.0 -e ".[book]" '
@@ -43,7 +44,7 @@ def wheel(tmp_path_factory) -> Path:
         pytest.skip(f"wheel tooling not installed: {_missing}")
     tmp = tmp_path_factory.mktemp("wheel")
     src = tmp / "src"
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info")
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info", "runs")
     for name in SOURCES:
         if (ROOT / name).is_dir():
             shutil.copytree(ROOT / name, src / name, ignore=ignore)
@@ -66,6 +67,9 @@ def test_wheel_contains_every_module_and_the_data(wheel):
     with zipfile.ZipFile(wheel) as archive:
         shipped = archive.read("udml/_data/mfeat.npz")
     assert shipped == (ROOT / "data" / "mfeat.npz").read_bytes()
+    results = {f"udml/_results/{p.parent.name}/{p.name}" for p in RESULTS}
+    assert results and results <= names
+    assert not [n for n in names if "/runs/" in n]
 
 
 @needs_build_tools
@@ -85,11 +89,13 @@ def test_installed_wheel_loads_mfeat_outside_the_checkout(wheel, tmp_path):
         "from udml.data import load_mfeat\n"
         "from udml.data.files import find_data_file\n"
         "from udml.noise_scales import default_specs\n"
+        "from udml.comparisons import find_results, load_experiment\n"
         "s = load_mfeat()\n"
         "scales = {k: v.scale for k, v in default_specs(s).items()}\n"
         "print(json.dumps({'module': udml.__file__, 'data': str(find_data_file('mfeat.npz')),\n"
         "                  'sizes': s.info['sizes'], 'shapes': s.shapes, 'path': sys.path,\n"
-        "                  'scales': scales}))\n"
+        "                  'scales': scales, 'results': str(find_results()),\n"
+        "                  'main': sorted(load_experiment(find_results() / 'main'))}))\n"
     )
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
@@ -101,6 +107,9 @@ def test_installed_wheel_loads_mfeat_outside_the_checkout(wheel, tmp_path):
     assert report["sizes"] == {"train": 1300, "val": 300, "test": 400}
     assert report["shapes"] == {"fou": [76], "pix": [1, 16, 15]}
     assert set(report["scales"]) == {"fou", "pix"}  # the calibration file ships in the wheel
+    # the experiments chapter finds the committed results files in the installed wheel
+    assert Path(report["results"]).resolve() == (target / "udml" / "_results").resolve()
+    assert report["main"] == sorted(p.stem for p in RESULTS if p.parent.name == "main")
     assert not any(p and Path(p).resolve() == ROOT for p in report["path"])
 
 

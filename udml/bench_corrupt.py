@@ -1,8 +1,9 @@
 """Speed of batched on-device corruption against a per-sample data-loader transform.
 
-Both sides make the same noisy batch: Gaussian noise (std = level strength in data units,
-clipped to [-3, 3]) on an (N, 1, 16, 15) image modality and an (N, 76) vector modality, at
-the same random levels 1..L per sample and modality.
+Both sides make the same noisy batch: Gaussian noise of std scale * t in data units, with
+t = ((l - 1) / (L - 1))^2 as in `levels_to_strength`, clipped to [-3, 3], on an (N, 1, 16, 15)
+image modality and an (N, 76) vector modality, at the same random levels 1..L per sample and
+modality.
 (a) batched: one `apply_noise` call on the whole batch, on the chosen device;
 (b) per sample, as a data-loader transform does it in the reference code: for every item and
     modality, convert to numpy, draw the noise with a numpy RNG, add, clip, convert back to a
@@ -63,7 +64,7 @@ def per_sample_loop(x: dict[str, torch.Tensor], levels: dict[str, torch.Tensor],
             arr = x[k][i].numpy()
             level = lv[k][i]
             if level > 1:
-                sigma = scales[k] * (level - 1) / (num_levels - 1)
+                sigma = scales[k] * ((level - 1) / (num_levels - 1)) ** 2  # levels_to_strength
                 arr = arr + sigma * rng.standard_normal(arr.shape, dtype=np.float32)
                 np.clip(arr, CLIP[0], CLIP[1], out=arr)
             items[k].append(torch.from_numpy(arr))

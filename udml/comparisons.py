@@ -38,13 +38,20 @@ def load_experiment(folder: str | Path) -> dict[str, dict]:
     return {d: merged[d] for d in order}
 
 
-def find_results(start: str | Path | None = None, name: str = "results") -> Path | None:
+def find_results(start: str | Path | None = None, name: str = "results",
+                 packaged: bool = True) -> Path | None:
     """The folder ``name`` in ``start`` (default: the working directory) or its nearest parent
-    that has one, else beside the installed package (an editable install); None if absent."""
+    that has one, else beside the package (a checkout or an editable install), else, with
+    ``packaged``, the copy of the committed results files that a built wheel carries in
+    udml/_results (as after ``pip install`` on Colab; read it, never write there); None if absent.
+    """
     here = Path(start if start is not None else Path.cwd()).resolve()
-    for folder in (here, *here.parents, Path(__file__).resolve().parents[1]):
+    package = Path(__file__).resolve().parent
+    for folder in (here, *here.parents, package.parent):
         if (folder / name).is_dir():
             return folder / name
+    if packaged and name == "results" and (package / "_results").is_dir():
+        return package / "_results"
     return None
 
 
