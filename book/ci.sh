@@ -14,7 +14,9 @@ python="${PYTHON:-python}"
 
 if ! command -v chromium > /dev/null; then
     if [ "${CI:-}" = "true" ] && command -v apt-get > /dev/null; then
-        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+        # bounded, like every wait of the CI run: a stalled mirror fails the run, not its clock
+        timeout 900 apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive timeout 900 apt-get install -y -qq chromium
     else
         echo "error: chromium not found; install it with: apt-get update && apt-get install -y chromium" >&2
         exit 2
