@@ -1,5 +1,20 @@
-"""Unit tests run on one torch thread: the workloads are tiny, and it keeps them fast when the
-machine is shared."""
-import torch
+"""Shared test set-up.
+
+Unit tests run on one torch thread: the workloads are tiny, and it keeps them fast when the
+machine is shared. Figures are drawn off-screen (Agg) and closed after every test.
+"""
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
 
 torch.set_num_threads(1)
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")

@@ -1,22 +1,11 @@
 import math
 
-import matplotlib
+import numpy as np
+import pytest
+import torch
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-import torch  # noqa: E402
-
-from udml.av.frames import IMAGENET_MEAN, IMAGENET_STD  # noqa: E402
-from udml.plotting import audiovisual as av  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def close_figures():
-    yield
-    plt.close("all")
+from udml.av.frames import IMAGENET_MEAN, IMAGENET_STD
+from udml.plotting import audiovisual as av
 
 
 def _report(acc: dict[str, float], weights=None, spearman=None) -> dict:

@@ -1,12 +1,8 @@
 """Tests of udml.plotting.dependency: curves read from histories, alpha, and the two figures."""
-import matplotlib
+import numpy as np
+import pytest
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-
-from udml.plotting import dependency as plots  # noqa: E402
+from udml.plotting import dependency as plots
 
 
 def _history():
@@ -27,12 +23,6 @@ def _results(modalities=("a", "b"), levels=(3, 11)):
                 accs[f"one:{m}@{l}"] = 0.9 - 0.03 * l - 0.01 * k
         out[method] = accs
     return out
-
-
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
 
 
 def test_dependency_curves_reads_rows_with_a_dependency_in_sorted_order():

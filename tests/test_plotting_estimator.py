@@ -1,22 +1,11 @@
-import matplotlib
+import pytest
+import torch
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import pytest  # noqa: E402
-import torch  # noqa: E402
-
-from udml.level_scores import level_summary  # noqa: E402
-from udml.plotting.estimator import (SCORE_STYLE, plot_fusion_view, plot_kinds,  # noqa: E402
+from udml.level_scores import level_summary
+from udml.plotting.estimator import (SCORE_STYLE, plot_fusion_view, plot_kinds,
                                      plot_level_grid, plot_scores_by_level,
                                      plot_training_curves, plot_vector_levels,
                                      spearman_table)
-
-
-@pytest.fixture(autouse=True)
-def _close():
-    yield
-    plt.close("all")
 
 
 def _history(n=4):

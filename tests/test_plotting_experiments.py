@@ -1,21 +1,10 @@
-import matplotlib
+import math
 
-matplotlib.use("Agg")
+import pytest
 
-import math  # noqa: E402
-
-import matplotlib.pyplot as plt  # noqa: E402
-import pytest  # noqa: E402
-
-from udml.plotting.experiments import (plot_dependency_history, plot_effects,  # noqa: E402
+from udml.plotting.experiments import (plot_dependency_history, plot_effects,
                                        plot_level_curves, plot_spearman)
-from udml.plotting.style import method_color  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def _close():
-    yield
-    plt.close("all")
+from udml.plotting.style import method_color
 
 
 def _curve(mean, half=0.01):
@@ -104,7 +93,7 @@ def test_effects_forest_fills_only_differences_beyond_the_spread():
 
 # --- the tables -----------------------------------------------------------------------------
 
-from udml.plotting import experiments_tables as tables  # noqa: E402
+from udml.plotting import experiments_tables as tables
 
 
 def _s(mean, half=0.01):

@@ -1,21 +1,10 @@
-import matplotlib
+import pytest
+import torch
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import pytest  # noqa: E402
-import torch  # noqa: E402
-
-from udml.output import FusionOutput  # noqa: E402
-from udml.plotting.fusion import (output_table, plot_fused_scales, plot_fusion_panel,  # noqa: E402
+from udml.output import FusionOutput
+from udml.plotting.fusion import (output_table, plot_fused_scales, plot_fusion_panel,
                                   plot_schedule, plot_weight_sweep)
-from udml.schedule import Schedule  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def _close():
-    yield
-    plt.close("all")
+from udml.schedule import Schedule
 
 
 def test_fused_scales_draws_both_forms_and_the_floor():
