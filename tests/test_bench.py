@@ -39,8 +39,12 @@ def test_corruption_benchmark_reports_both_paths_and_their_ratio():
 
 def test_corruption_benchmark_restores_the_thread_count():
     before = torch.get_num_threads()
-    benchmark_corruption(n=20, repeats=1, threads=1)
-    assert torch.get_num_threads() == before
+    torch.set_num_threads(2)  # differs from the benchmark's 1, so a missing restore shows
+    try:
+        benchmark_corruption(n=20, repeats=1, threads=1)
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
 
 
 @pytest.mark.parametrize("kwargs", [{"n": 0}, {"repeats": 0}, {"threads": 0}])

@@ -42,7 +42,7 @@ def figure_panel(draw: Callable[..., Figure], controls: dict[str, widgets.ValueW
     a control's value changes. Returns the panel (display it); ``panel.children[-1]`` is the Image.
     """
     placed = [name for row in rows for name in row]
-    if sorted(placed) != sorted(controls) or len(placed) != len(set(placed)):
+    if sorted(placed) != sorted(controls):  # keys are unique, so this also bars repeats
         raise ValueError(f"rows must place every control exactly once: controls "
                          f"{sorted(controls)}, rows {[list(r) for r in rows]}")
     image = widgets.Image(format="png")
