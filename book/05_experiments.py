@@ -62,7 +62,6 @@ profile = "default"  # "tiny", "default", "full" or "gpu"
 results_dir = ""  # another folder of results to read; "": the committed one
 
 # %%
-import platform
 import tempfile
 from pathlib import Path
 
@@ -229,18 +228,18 @@ if settings["rerun"] is not None:
     assert {k: v for k, v in job.config["model"].items() if k != "method"} == saved_model, \
         "the registry's configuration differs from the one the file was made with"
     check = rerun_difference(rerun(job, device="cpu"), stored, rerun_method, seed)
+    # Seeded CPU runs reproduce bit for bit on this machine kind, whatever its name; a CPU or a
+    # torch build that rounds differently can drift over the epochs, which is reported, and a
+    # re-run far from the file (another configuration, a changed method) is an error.
+    exact = check["max_abs_diff"] <= 1e-6
+    assert exact or check["median_rel_diff"] <= 0.05, check
+    outcome = ("all equal to the stored values within 1e-6" if exact else
+               f"not bit for bit: largest difference {check['max_abs_diff']:.3g} (at "
+               f"{check['worst']}), median relative difference {check['median_rel_diff']:.2g}")
     print(f"re-ran {exp_name}/{rerun_dataset}/{rerun_method}, seed {seed}: {check['compared']} "
-          f"metrics compared, largest absolute difference {check['max_abs_diff']:.3g} "
-          f"(at {check['worst']})")
-    env = stored["environment"]
-    if env["torch"] == torch.__version__ and env["platform"] == platform.platform(terse=True):
-        assert check["max_abs_diff"] <= 1e-6, check  # seeded CPU runs reproduce exactly here
-    else:
-        print(f"(the files were made with torch {env['torch']} on {env['platform']}; on another "
-              "machine small floating-point differences are expected)")
+          f"metrics compared, {outcome}")
     rerun_text = (f"The re-run of `{exp_name}`, `{rerun_dataset}`, `{rerun_method}`, seed {seed} "
-                  f"reproduces all {check['compared']} stored metrics of that job with a largest "
-                  f"absolute difference of {check['max_abs_diff']:.2g}")
+                  f"compares {check['compared']} stored metrics of that job: {outcome}")
 else:  # this profile made the files itself: nothing to check them against
     rerun_text = "This profile regenerated the files itself, so no job was re-run"
 _ = glue("rerun_text", Markdown(rerun_text))

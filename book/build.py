@@ -1,25 +1,31 @@
 #!/usr/bin/env python
 """Execute every chapter of the book with papermill, then render it with Jupyter Book 1.
 
-    python book/build.py                     # the default CPU run, written in place, then render
+    python book/build.py                     # the default CPU run, executed into _build, rendered
     python book/build.py --strict            # the same, rendering with warnings as errors
     python book/build.py --device cuda --profile gpu          # a GPU run, into _build/runs/...
-    python book/build.py --chapters 02_estimator --no-render  # re-execute one chapter only
+    python book/build.py --chapters 02_estimator --no-render  # execute one chapter only
     python book/build.py --no-execute --strict                # render the stored outputs only
+    python book/build.py --refresh           # maintainers: rewrite the committed outputs
 
 Chapters are the notebooks listed in ``_toc.yml``. Each one is executed by papermill with the
 parameters ``device``, ``seed`` and ``profile`` injected after its ``parameters`` cell, and its
 wall time is recorded in ``book/_timings.json`` of the folder that holds the executed copies.
 
-Where the executed notebooks go: the committed notebooks carry the outputs of the default CPU
-run, so that run (default seed and profile, device resolving to the CPU) is written in place,
-without the injected-parameters cell or papermill's run metadata, so that a notebook stays equal
-to its twin. Any other run goes to ``--out`` (default ``_build/runs/<profile>-<device>-seed<N>``):
-``_config.yml``, ``_toc.yml`` and ``book/`` are copied there, executed there and built there.
+Where the executed notebooks go: a run never modifies the tracked files of the checkout.
+``_config.yml``, ``_toc.yml`` and ``book/`` are copied to ``--out`` (default
+``_build/runs/<profile>-<device>-seed<N>``), executed and rendered there; the HTML of the default
+CPU run lands in ``_build/html`` of the checkout, that of any other run in ``<out>/_build/html``.
+
+The committed notebooks carry the outputs of the default CPU run (default seed and profile,
+device resolving to the CPU), which strict nbval compares with a fresh run. ``--refresh`` is
+the maintainers' way to regenerate them: it writes that run in place, without the
+injected-parameters cell or papermill's run metadata (so that a notebook stays equal to its
+twin), and updates ``book/_timings.json``.
 
 Rendering runs ``jupyter-book build`` with execution off (``-W -n --keep-going --all`` with
-``--strict``); the HTML lands in ``<root>/_build/html``. Exit status 1 when a chapter or the
-build fails; a failed chapter is named with the path of its partial output.
+``--strict``). Exit status 1 when a chapter or the build fails; a failed chapter is named with
+the path of its partial output.
 """
 from __future__ import annotations
 
@@ -60,9 +66,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--profile", default=defaults["profile"],
                         help="run profile parameter: tiny, default, gpu (default: %(default)s)")
     parser.add_argument("--out", type=Path, default=None,
-                        help="folder for the executed copies and their build (default: in "
-                             "place for the default CPU run, else "
+                        help="folder for the executed copies and their build (default: "
                              "_build/runs/<profile>-<device>-seed<N>)")
+    parser.add_argument("--refresh", action="store_true",
+                        help="maintainers: write the default CPU run into the committed "
+                             "notebooks and book/_timings.json")
     parser.add_argument("--chapters", nargs="+", default=None, metavar="NAME",
                         help="execute only these chapters (stem like 02_estimator, or path)")
     parser.add_argument("--kernel", default=None, help="Jupyter kernel (default: the notebook's)")
@@ -77,6 +85,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error(f"--seed must be non-negative, got {args.seed}")
     if args.no_execute and args.no_render:
         parser.error("--no-execute with --no-render leaves nothing to do")
+    if args.refresh and (args.out is not None or args.no_execute):
+        parser.error("--refresh writes the committed notebooks; it takes no --out and "
+                     "needs execution")
     return args
 
 
@@ -213,10 +224,11 @@ def write_timings(path: Path, results: dict[str, dict], render_seconds: float | 
     path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
 
 
-def render(root: Path, strict: bool) -> float:
-    """Build the HTML of the book at `root` with Jupyter Book (no execution); return seconds."""
+def render(root: Path, strict: bool, path_output: Path) -> float:
+    """Build the HTML of the book at `root` into `path_output`/_build/html with Jupyter Book
+    (no execution); return seconds."""
     command = [sys.executable, "-c", "from jupyter_book.cli.main import main; main()",
-               "build", str(root), "--builder", "html"]
+               "build", str(root), "--builder", "html", "--path-output", str(path_output)]
     if strict:
         command += ["-W", "-n", "--keep-going", "--all"]
     print(f"rendering: jupyter-book build {root}{' -W -n --keep-going --all' if strict else ''}",
@@ -233,22 +245,28 @@ def main(argv: list[str] | None = None) -> int:
     defaults = bookinfo.DEFAULT_PARAMETERS
     default_run = (device == "cpu" and args.seed == defaults["seed"]
                    and args.profile == defaults["profile"])
-    out = args.out.resolve() if args.out else None
-    if out is None and not default_run and not args.no_execute:
-        out = ROOT / "_build" / "runs" / f"{args.profile}-{device}-seed{args.seed}"
-    in_place = out is None or out == ROOT
-    if in_place and not default_run and not args.no_execute:
-        print("error: the committed notebooks carry the default CPU run only; write this run "
-              "elsewhere with --out DIR", file=sys.stderr)
+    if args.refresh and not default_run:
+        print("error: the committed notebooks carry the default CPU run only (default seed and "
+              "profile, on the CPU); --refresh refuses any other run", file=sys.stderr)
         return 1
+    run_name = f"{args.profile}-{device}-seed{args.seed}"
+    out = args.out.resolve() if args.out else ROOT / "_build" / "runs" / run_name
+    # --no-execute renders what is stored: the checkout's notebooks, or a run folder's (--out)
+    in_place = args.refresh or (args.no_execute and args.out is None)
     root = ROOT if in_place else out
+    if args.out is not None and out == ROOT:
+        print("error: --out names the checkout itself; rewriting the committed notebooks is "
+              "--refresh", file=sys.stderr)
+        return 1
+    # the HTML of the reader's default run lands where the README says: _build/html
+    html_base = ROOT if (default_run and args.out is None) else root
     # the kernels import this checkout's udml, whether or not it is installed
     paths = [str(ROOT), os.environ.get("PYTHONPATH")]
     os.environ["PYTHONPATH"] = os.pathsep.join(path for path in paths if path)
 
     try:
         chapters = select(bookinfo.chapters(ROOT), args.chapters)
-        if not in_place:
+        if not in_place and not args.no_execute:
             root.mkdir(parents=True, exist_ok=True)
             for name in ("_config.yml", "_toc.yml"):
                 shutil.copy2(ROOT / name, root / name)
@@ -287,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {len(failures)} chapter(s) failed: {', '.join(failures)}; "
                   f"not rendering", file=sys.stderr)
             return 1
-        render_seconds = None if args.no_render else render(root, args.strict)
+        render_seconds = None if args.no_render else render(root, args.strict, html_base)
         if results:
             write_timings(root / TIMINGS, results, render_seconds)
     except ChapterFailed as error:
@@ -297,7 +315,8 @@ def main(argv: list[str] | None = None) -> int:
     if results:
         print(f"executed {len(results)} chapter(s) in {total:.1f} s; times in {root / TIMINGS}")
     if render_seconds is not None:
-        print(f"rendered in {render_seconds:.1f} s: {root / '_build' / 'html' / 'index.html'}")
+        print(f"rendered in {render_seconds:.1f} s: "
+              f"{html_base / '_build' / 'html' / 'index.html'}")
     return 0
 
 

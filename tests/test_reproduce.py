@@ -34,6 +34,12 @@ def test_rerun_difference_is_zero_for_a_reproduced_run_and_finds_the_worst_value
     got = rerun_difference(rec, m, "udml", 1)
     assert got["max_abs_diff"] == pytest.approx(0.25)
     assert got["worst"] == ("accuracy", "blur", "random", None)
+    assert got["median_rel_diff"] == 0.0  # one metric of 42 moved
+    for kind in rec["metrics"].values():  # every accuracy and unimodal accuracy drifts by 0.1
+        for protocol in kind["protocols"].values():
+            protocol["accuracy"] += 0.1
+            protocol["unimodal"] = {mod: v + 0.1 for mod, v in protocol["unimodal"].items()}
+    assert rerun_difference(rec, m, "udml", 1)["median_rel_diff"] == pytest.approx(0.1)
     del rec["metrics"]["blur"]
     with pytest.raises(ValueError, match="different metrics"):
         rerun_difference(rec, m, "udml", 1)

@@ -3,7 +3,7 @@ that the committed numbers are what the code makes.
 
     job = find_job("main", "mfeat", "udml", seed=0)
     record = rerun(job)                                   # the sweep's run_job, one CPU thread
-    rerun_difference(record, merged, "udml", 0)           {"compared", "max_abs_diff", "worst"}
+    rerun_difference(record, merged, "udml", 0)   # {"compared", "max_abs_diff", "worst", ...}
 
 A seeded CPU run reproduces bit for bit on the same machine kind (the sweep's workers also run
 on one thread), so the largest difference there is 0.
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
 import torch
 
 from .comparisons import DEFAULT_VARIANT
@@ -85,7 +86,9 @@ def _flatten_merged(node: dict, i: int) -> dict[tuple, float]:
 def rerun_difference(record: dict, merged: dict, method: str, seed: int,
                      variant: str = DEFAULT_VARIANT) -> dict:
     """How far a re-run job's metrics (`udml.sweep.run_job`'s record) are from the merged file's
-    numbers for the same method and seed: {"compared", "max_abs_diff", "worst"}."""
+    numbers for the same method and seed: {"compared", "max_abs_diff", "worst",
+    "median_rel_diff"} (relative to max(1, |stored|), so that large dependencies and small
+    accuracies count alike)."""
     if seed not in merged["seeds"]:
         raise ValueError(f"seed {seed} is not among the file's seeds {merged['seeds']}")
     node = merged["metrics"].get(variant, {}).get(method)
@@ -99,4 +102,6 @@ def rerun_difference(record: dict, merged: dict, method: str, seed: int,
                          f"{sorted(set(stored) - set(rerun), key=str)[:5]}")
     diffs = {k: abs(float(rerun[k]) - float(stored[k])) for k in rerun}
     worst = max(diffs, key=diffs.get)
-    return {"compared": len(diffs), "max_abs_diff": diffs[worst], "worst": worst}
+    relative = sorted(diff / max(1.0, abs(float(stored[k]))) for k, diff in diffs.items())
+    return {"compared": len(diffs), "max_abs_diff": diffs[worst], "worst": worst,
+            "median_rel_diff": float(np.median(relative))}
