@@ -3,8 +3,8 @@
 The data live once, in the repository's data/ folder, and the merged results files of the
 experiments in results/<experiment>/<dataset>.json. Building the wheel copies them into the
 package as udml/_data/ and udml/_results/, where `udml.data.files` and
-`udml.comparisons.find_results` find them after `pip install` (as on Colab, where the book's
-experiments chapter reads the results). A checkout or an editable install reads data/ and
+`udml.analysis.comparisons.find_results` find them after `pip install` (as on Colab, where the
+book's experiments chapter reads the results). A checkout or an editable install reads data/ and
 results/ directly. Everything else is in pyproject.toml.
 """
 import shutil

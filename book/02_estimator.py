@@ -65,16 +65,16 @@ import udml
 from udml.config import ModelConfig, TrainConfig
 from udml.corrupt import KINDS, apply_noise, levels_to_strength
 from udml.data import load_dataset
-from udml.evaluate import quality_spearman
-from udml.level_scores import (collect_scores, decreasing_steps, level_summary, level_sweep,
+from udml.training.evaluate import quality_spearman
+from udml.training.level_scores import (collect_scores, decreasing_steps, level_summary, level_sweep,
                                percentile_rank)
-from udml.noise_scales import calibration, default_specs
-from udml.notebook import glue, report_time, setup
-from udml.panel import figure_panel
+from udml.corrupt.scales import calibration, default_specs
+from udml.book.notebook import glue, report_time, setup
+from udml.book.panel import figure_panel
 from udml.plotting import estimator as plots
-from udml.probabilistic import kl_to_level_prior, reparameterise
-from udml.estimator import NoiseAwareEstimator
-from udml.train import fit
+from udml.method.probabilistic import kl_to_level_prior, reparameterise
+from udml.method.estimator import NoiseAwareEstimator
+from udml.training.loop import fit
 
 # epochs of each model; test samples used for the evidence (None = all); whether to also train
 # the reference's affine estimator
@@ -120,11 +120,11 @@ assert torch.allclose(levels_to_strength(levels, L), t_by_hand)
 # %% [markdown]
 # One scale for every modality would be arbitrary: how much noise ruins a modality depends on
 # its features and on its encoder (the small CNN of `pix` averages some pixel noise away).
-# `python -m udml.calibrate` therefore picked, per modality, the smallest scale of a grid at
-# which a unimodal model trained on noisy data falls near chance at the top level; the result ships as
-# `udml/noise_calibration.json` and `udml.noise_scales.default_specs` reads it. The scales are in
-# units of the standardised data (one unit = one standard deviation of the training data); `pix`
-# is also clipped to the range its grey levels 0..6 map to.
+# `python -m udml.training.calibrate` therefore picked, per modality, the smallest scale of a grid
+# at which a unimodal model trained on noisy data falls near chance at the top level; the result
+# ships as `udml/corrupt/noise_calibration.json` and `udml.corrupt.scales.default_specs` reads it.
+# The scales are in units of the standardised data (one unit = one standard deviation of the
+# training data); `pix` is also clipped to the range its grey levels 0..6 map to.
 
 # %%
 record = calibration()
@@ -197,7 +197,7 @@ plt.show()
 # Gaussian noise is the only kind used in training. The later chapters also test on kinds the
 # models never saw: a Gaussian blur, an occluding patch and salt-and-pepper impulses. Here is the
 # first digit under each of them at the top level (each kind's own top-level strength, from
-# `udml.noise_scales.UNSEEN_KIND_SCALES`):
+# `udml.corrupt.scales.UNSEEN_KIND_SCALES`):
 
 # %%
 one = {"pix": images[:1]}
@@ -235,7 +235,7 @@ plt.show()
 # = \tfrac12\left(\frac{\sigma^2}{l} + \frac{\mu^2}{l} - \log\frac{\sigma^2}{l} - 1\right),
 # $$
 #
-# summed over the $K$ coordinates. A tiny case by hand, against `udml.probabilistic`:
+# summed over the $K$ coordinates. A tiny case by hand, against `udml.method.probabilistic`:
 
 # %%
 import math

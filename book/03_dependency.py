@@ -66,14 +66,14 @@ from IPython.display import Markdown, display
 import udml
 from udml.config import ModelConfig, TrainConfig
 from udml.data import load_dataset
-from udml.dependency import dropout_dependency, reference_dependency
-from udml.evaluate import evaluate
-from udml.heads import ConcatHead
-from udml.noise_scales import default_specs
-from udml.notebook import glue, report_time, setup
+from udml.method.dependency import dropout_dependency, reference_dependency
+from udml.training.evaluate import evaluate
+from udml.method.heads import ConcatHead
+from udml.corrupt.scales import default_specs
+from udml.book.notebook import glue, report_time, setup
 from udml.plotting import dependency as plots
-from udml.train import fit
-from udml.weights import unbiased_weights
+from udml.training.loop import fit
+from udml.method.weights import unbiased_weights
 
 # epochs of every model; the datasets on which the gamma = 0 runs are added to gamma = 1
 PROFILES = {
@@ -107,7 +107,7 @@ print(f"udml {udml.__version__}, settings: {settings}")
 # $W_b = 0$, with bias $b = (0.5, -0.5)$. For a concat head, dropping $a$ removes exactly
 # $W_a z_a$ from the logits, so $d_a$ is the batch mean of $\lVert W_a z_a \rVert_1$ and
 # $d_b = 0$. The cell below does this arithmetic entry by entry for a batch of two samples and
-# asserts that `udml.dependency.dropout_dependency` gives the same.
+# asserts that `udml.method.dependency.dropout_dependency` gives the same.
 
 # %%
 head = ConcatHead(num_modalities=2, latent_dim=2, num_classes=2)
@@ -172,8 +172,8 @@ glue("toy_alphaD_b", float(2 * D[1] / D.sum()))
 # The reference code also handles the statistic in ways this project does not copy:
 #
 # - it is taken from the **last training batch only**, so it carries that batch's noise; `udml`
-#   keeps a running average over all training batches (`udml.dependency.DependencyTracker`, an
-#   EMA with momentum 0.1);
+#   keeps a running average over all training batches
+#   (`udml.method.dependency.DependencyTracker`, an EMA with momentum 0.1);
 # - it lives in the **mutable argument object**, so a saved checkpoint does not carry it;
 #   here it is a buffer of the model, saved with its weights;
 # - it **starts at 32 (audio) and 10 (visual)**, a hand-set prior rather than a measurement;
@@ -599,7 +599,7 @@ _ = glue("run_time", Markdown(f"{run_time:.1f} s"))
 # %% [markdown]
 # ## Exercises
 #
-# 1. Replace the concat head of the toy example by `udml.heads.GatedHead(2, 2, 2)` (random
+# 1. Replace the concat head of the toy example by `udml.method.heads.GatedHead(2, 2, 2)` (random
 #    weights after `torch.manual_seed(0)`) and compute both measures on the same `z`. Why is
 #    $d_m$ no longer the norm of one modality's own contribution?
 #
@@ -608,7 +608,7 @@ _ = glue("run_time", Markdown(f"{run_time:.1f} s"))
 #
 # ```python
 # torch.manual_seed(0)
-# gated = udml.heads.GatedHead(2, 2, 2)
+# gated = udml.method.heads.GatedHead(2, 2, 2)
 # print(dropout_dependency(gated, z), reference_dependency(gated, z))
 # ```
 #

@@ -24,7 +24,7 @@
 # **What you will build:**
 #
 # 1. the weights formula, derived in four steps from inverse-variance weighting, each step
-#    computed by hand on a tiny tensor and checked against `udml.weights`;
+#    computed by hand on a tiny tensor and checked against `udml.method.weights`;
 # 2. the floor that the residual form $(1 + w_m)\, z_m$ puts under every modality;
 # 3. the training schedule (clean warm-up, noisy data, then uncertainty weights), drawn;
 # 4. a UDML model and a naive dynamic-fusion model (the same without $D_m$) trained on the mfeat
@@ -64,17 +64,17 @@ import udml
 from udml.config import ModelConfig, TrainConfig
 from udml.corrupt import apply_noise
 from udml.data import load_dataset
-from udml.encoders import build_encoders
-from udml.evaluate import evaluate, predict
-from udml.metrics import accuracy
+from udml.models.encoders import build_encoders
+from udml.training.evaluate import evaluate, predict
+from udml.training.metrics import accuracy
 from udml.models import build_model
-from udml.noise_scales import default_specs
-from udml.notebook import glue, report_time, setup
-from udml.panel import figure_panel
+from udml.corrupt.scales import default_specs
+from udml.book.notebook import glue, report_time, setup
+from udml.book.panel import figure_panel
 from udml.plotting import fusion as plots
-from udml.schedule import Schedule
-from udml.train import fit
-from udml.weights import rescale, unbiased_weights
+from udml.training.schedule import Schedule
+from udml.training.loop import fit
+from udml.method.weights import rescale, unbiased_weights
 
 # epochs of each model; the noise levels swept; test samples used in the sweep (None = all)
 PROFILES = {
@@ -158,7 +158,7 @@ print(u)
 #
 # Only the ratios of the $u_m$ matter, so they are normalised to sum to $M$; then $w_m = 1$ for
 # every modality means "no preference", the static fusion's scale. This is what
-# `udml.weights.unbiased_weights` returns:
+# `udml.method.weights.unbiased_weights` returns:
 
 # %%
 w = M * u / u.sum(dim=1, keepdim=True)  # (B, M)
@@ -178,7 +178,7 @@ display(Markdown("\n".join(
 # ### Step 4: the residual rescaling
 #
 # The weights rescale each modality's embedding $z_m$ before the fusion head; UDML adds them to
-# one, $(1 + w_m)\, z_m$, rather than using $w_m z_m$. `udml.weights.rescale` does the same:
+# one, $(1 + w_m)\, z_m$, rather than using $w_m z_m$. `udml.method.weights.rescale` does the same:
 
 # %%
 z = torch.arange(4 * M * 3, dtype=torch.float32).view(4, M, 3)  # (B, M, K) embeddings, K = 3
@@ -243,7 +243,7 @@ plt.show()
 #
 # The reference code trains for 100 epochs: epochs 0-49 on clean data, noisy data from epoch 50
 # and uncertainty weights from epoch 60; the learning rate drops tenfold at epoch 70.
-# `udml.schedule.Schedule` keeps the same fractions for runs of any length:
+# `udml.training.schedule.Schedule` keeps the same fractions for runs of any length:
 
 # %%
 train_defaults = TrainConfig()
@@ -281,7 +281,7 @@ plt.show()
 #
 # The data are the UCI Multiple Features digits of chapter 2, with two views of each handwritten
 # digit: `pix`, a 16 x 15 grey-level image, and `fou`, 76 Fourier coefficients of its contour.
-# The noise is Gaussian, with the calibrated scale per modality (`udml.noise_scales`). We train
+# The noise is Gaussian, with the calibrated scale per modality (`udml.corrupt.scales`). We train
 # UDML and, for contrast, naive dynamic fusion: the same model, the same estimator, the same
 # schedule and seed, but $D_m = 1$.
 
@@ -342,10 +342,10 @@ display(Markdown(
 # ### The weights as one modality gets noisier
 #
 # For each modality in turn, corrupt it alone at each level $1..11$ (protocol `one:<m>@<l>`; the
-# other modality stays clean) and run the test set through both models. `udml.evaluate.predict`
-# returns the per-sample weights, from which we take the mean and the 10-90 % band of each
-# modality's weight, together with the accuracy. Every protocol draws its noise from a generator
-# seeded with `seed`, so both models see the same corrupted test set.
+# other modality stays clean) and run the test set through both models.
+# `udml.training.evaluate.predict` returns the per-sample weights, from which we take the mean and
+# the 10-90 % band of each modality's weight, together with the accuracy. Every protocol draws its
+# noise from a generator seeded with `seed`, so both models see the same corrupted test set.
 
 # %%
 test = splits.test
@@ -373,8 +373,8 @@ fig = plots.plot_weight_sweep(levels, sweeps, names)
 plt.show()
 
 # %% [markdown]
-# `udml.evaluate.evaluate` gives the same means directly (one entry per protocol); a check on the
-# top level of each modality:
+# `udml.training.evaluate.evaluate` gives the same means directly (one entry per protocol); a check
+# on the top level of each modality:
 
 # %%
 top = [f"one:{n}@{levels[-1]}" for n in names]
@@ -487,9 +487,10 @@ display(Markdown("\n".join(verdicts)))
 #
 # ## The structured output of one forward pass
 #
-# Every model of `udml` returns a `udml.output.FusionOutput`, so one trainer and one evaluator
-# serve all methods. Here are its fields for a batch of eight clean test digits through the UDML
-# model ($B = 8$, $C = 10$ classes, $M = 2$, $K$ = {glue:text}`latent_dim` latent dimensions):
+# Every model of `udml` returns a `udml.method.output.FusionOutput`, so one trainer and one
+# evaluator serve all methods. Here are its fields for a batch of eight clean test digits through
+# the UDML model ($B = 8$, $C = 10$ classes, $M = 2$, $K$ = {glue:text}`latent_dim` latent
+# dimensions):
 
 # %%
 batch = next(test.batches(8))
@@ -581,8 +582,8 @@ assert torch.allclose(out6.weights.sum(1), torch.full((4,), 6.0), atol=1e-5)
 #
 # - The UDML weights are inverse-variance weights $1/\hat s_m^2$ corrected by the dependency,
 #   $u_m = 1/(\hat s_m^2 D_m)$, normalised to sum to $M$; with equal $D$ they reduce to
-#   inverse-variance weighting, with equal $\hat s$ to $1/D$ weighting. `udml.weights` computes
-#   exactly the hand-derived values.
+#   inverse-variance weighting, with equal $\hat s$ to $1/D$ weighting. `udml.method.weights`
+#   computes exactly the hand-derived values.
 # - The residual form $(1 + w_m) z_m$ never switches a modality off: the noisier of two modalities
 #   keeps at least a third of its partner's scale ({glue:text}`kept_residual_top:.4f` at a noise
 #   ratio of {glue:text}`top_ratio:.0f`).

@@ -70,19 +70,19 @@ import torch
 from IPython.display import Markdown, display
 
 import udml
-from udml import claims
-from udml.comparisons import (accuracy_table, find_results, level_curves, load_experiment,
+from udml.analysis import claims
+from udml.analysis.comparisons import (accuracy_table, find_results, level_curves, load_experiment,
                               markdown_table, modalities, sweep_cost, top_level_scales)
 from udml.config import METHODS
 from udml.corrupt import protocol_from_string
-from udml.experiments import DATASET_NAMES, get_experiment
-from udml.notebook import glue, report_time, setup
+from udml.experiments.registry import DATASET_NAMES, get_experiment
+from udml.book.notebook import glue, report_time, setup
 from udml.plotting import experiments as plots
 from udml.plotting import experiments_tables as tables
 from udml.plotting.style import METHOD_LABELS
-from udml.reproduce import find_job, rerun, rerun_difference
-from udml.sweep import make_jobs, run_experiment
-from udml.weights import unbiased_weights
+from udml.experiments.reproduce import find_job, rerun, rerun_difference
+from udml.experiments.runner import make_jobs, run_experiment
+from udml.method.weights import unbiased_weights
 
 EXPERIMENTS = ("main", "gamma", "ablation", "extension")
 # where the results come from; the job (experiment, dataset, method) re-run with `seed`
@@ -98,14 +98,14 @@ print(f"udml {udml.__version__}, settings: {settings}")
 # %% [markdown]
 # ## The experiments
 #
-# Four experiments of the registry `udml.experiments` carry the evidence. `main` trains every
-# method on every dataset with the default configuration; `gamma` switches off the unimodal
+# Four experiments of the registry `udml.experiments.registry` carry the evidence. `main` trains
+# every method on every dataset with the default configuration; `gamma` switches off the unimodal
 # auxiliary losses (a factor that dominated a throw-away prototype); `ablation` changes one
-# component of UDML at a time; `extension` tests a variant that is *not* the paper's method.
-# Every job of an experiment uses the same encoders, splits and seeds, and the same training
-# budget: {glue:md}`budget`. Each seed fixes the data split, the initialisation and the test
-# noise, so methods are compared *paired*, seed by seed. No method was tuned more than another:
-# all of them run with the library defaults, and the table below lists every job.
+# component of UDML at a time; `extension` tests a variant that is *not* the paper's method. Every
+# job of an experiment uses the same encoders, splits and seeds, and the same training budget:
+# {glue:md}`budget`. Each seed fixes the data split, the initialisation and the test noise, so
+# methods are compared *paired*, seed by seed. No method was tuned more than another: all of them
+# run with the library defaults, and the table below lists every job.
 
 # %%
 resolved = get_experiment("main").resolve("default", "udml", seed)
@@ -214,10 +214,10 @@ _ = glue("total_cpu_hours", total_cpu / 3600)
 #
 # A results file is only as good as the claim that the code makes it. The next cell re-runs one
 # job of the grid -- the profile's experiment, dataset and method, with the chapter's `seed` --
-# through the function the sweep uses (`udml.reproduce.rerun` calls `udml.sweep.run_job`), with
-# the same resolved configuration, on one CPU thread like the sweep's workers, and compares every
-# metric it produces with the stored number. (The stored numbers were made on a CPU, so the
-# re-run is pinned to the CPU whatever `device` says.)
+# through the function the sweep uses (`udml.experiments.reproduce.rerun` calls
+# `udml.experiments.runner.run_job`), with the same resolved configuration, on one CPU thread like
+# the sweep's workers, and compares every metric it produces with the stored number. (The stored
+# numbers were made on a CPU, so the re-run is pinned to the CPU whatever `device` says.)
 
 # %%
 if settings["rerun"] is not None:
@@ -258,8 +258,9 @@ _ = glue("rerun_text", Markdown(rerun_text))
 # no effect), so the verdict texts also say how many differences survive Holm's correction for
 # the number of comparisons made; and claim 3, which scans fifty to a hundred protocols for a
 # shortfall *somewhere*, counts one only beyond what chance gives (below). Each claim
-# gets one of four verdicts, computed by `udml.claims` from these numbers: **holds**, **partly
-# holds**, **does not hold**, or *not measured* (the methods it needs are absent from the files).
+# gets one of four verdicts, computed by `udml.analysis.claims` from these numbers: **holds**,
+# **partly holds**, **does not hold**, or *not measured* (the methods it needs are absent from the
+# files).
 
 # %%
 found = claims.main_claims(main)
@@ -556,7 +557,7 @@ if rows:
 # $\hat s_n^2 D_n > \hat s_o^2 D_o$, that is when its estimate exceeds its partner's by more than
 # $\sqrt{D_o / D_n}$. A modality the network relies on little needs a much larger estimate
 # before it is damped at all. The cell computes that break-even ratio from the learned
-# dependencies of the main runs (mean over seeds) and checks it against `udml.weights`: at
+# dependencies of the main runs (mean over seeds) and checks it against `udml.method.weights`: at
 # exactly that ratio both weights are 1.
 
 # %%
@@ -657,7 +658,7 @@ glue_verdicts("extension", ext_summary, get_experiment("extension").datasets)
 #   {glue:md}`extension_all`.
 #
 # Each verdict comes with its numbers in the sections above; "holds" means the claim's
-# condition is met beyond the seed-to-seed spread, as defined in `udml.claims`.
+# condition is met beyond the seed-to-seed spread, as defined in `udml.analysis.claims`.
 #
 # Run time of this chapter:
 
@@ -678,8 +679,8 @@ scratch.cleanup()
 #
 # All five differences of one sign give $p = 2 \cdot 2^{-5} = 0.0625$: the test can never reach
 # 0.05 with five seeds, whatever the effect. The t interval of the mean paired difference can, at
-# the price of assuming roughly normal differences; `udml.stats.paired(..., test="wilcoxon")`
-# reports the rank test as a check.
+# the price of assuming roughly normal differences;
+# `udml.analysis.stats.paired(..., test="wilcoxon")` reports the rank test as a check.
 # :::
 #
 # 2. Re-run another job of the grid, for example QMF on the synthetic data with seed 3, and
@@ -701,7 +702,7 @@ scratch.cleanup()
 # :class: dropdown
 #
 # ```python
-# from udml.comparisons import paired_groups
+# from udml.analysis.comparisons import paired_groups
 #
 # table = accuracy_table(main["mfeat-all"])
 # gap = {g: max(c[m]["mean"] for m in c) - min(c[m]["mean"] for m in c)

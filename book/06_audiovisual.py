@@ -91,12 +91,12 @@ from udml.av.noise import GAUSSIAN_TOP
 from udml.av.profiles import REFERENCE as AV_REFERENCE
 from udml.av.reference import REFERENCE_CREMAD
 from udml.corrupt import apply_noise, levels_to_strength
-from udml.evaluate import evaluate
-from udml.notebook import glue, report_time, setup
+from udml.training.evaluate import evaluate
+from udml.book.notebook import glue, report_time, setup
 from udml.plotting import audiovisual as plots
 from udml.plotting.style import METHOD_LABELS
 from udml.seed import seed_everything
-from udml.train import train
+from udml.training.loop import train
 
 # av: the udml.av run profile; epochs: None = that profile's; methods trained; levels evaluated;
 # gaussian_top: Gaussian std at the top level in units of the data's spread (None = the library's)
@@ -408,9 +408,9 @@ plt.show()
 #
 # The test split is decoded once and corrupted per protocol with one seed, so every method sees
 # the same noisy clips: clean; the audio alone, the video alone, or both at a level $l$; and
-# the random protocol of training. `udml.evaluate.evaluate` returns, per protocol, the fused and
-# unimodal accuracies and the mean fusion weights, plus the Spearman correlation of the quality
-# score with the true level.
+# the random protocol of training. `udml.training.evaluate.evaluate` returns, per protocol, the
+# fused and unimodal accuracies and the mean fusion weights, plus the Spearman correlation of the
+# quality score with the true level.
 
 # %%
 levels = settings["levels"]

@@ -13,10 +13,10 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-from udml.comparisons import level_curves  # noqa: E402
+from udml.analysis.comparisons import level_curves  # noqa: E402
 from udml.config import METHODS  # noqa: E402
 from udml.plotting.experiments import plot_level_curves  # noqa: E402
-from udml.sweep_results import read_merged  # noqa: E402
+from udml.experiments.merge import read_merged  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 

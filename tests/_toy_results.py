@@ -1,6 +1,6 @@
-"""A hand-made merged results file (the layout of udml.sweep_results.merge_runs) for the tests of
-udml.comparisons and udml.claims: two modalities a and b, three levels, three seeds, every
-number chosen so that the expected summaries can be worked out by hand."""
+"""A hand-made merged results file (the layout of udml.experiments.merge.merge_runs) for the tests
+of udml.analysis.comparisons and udml.analysis.claims: two modalities a and b, three levels, three
+seeds, every number chosen so that the expected summaries can be worked out by hand."""
 from __future__ import annotations
 
 SEEDS = [0, 1, 2]

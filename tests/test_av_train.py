@@ -7,9 +7,9 @@ from udml.av import (AudioSpec, FrameSpec, av_noise_specs, build_av_model, get_p
                      load_av_checkpoint, load_cremad, make_fixture, measure_spread,
                      save_av_checkpoint)
 from udml.config import ModelConfig, TrainConfig
-from udml.evaluate import evaluate, predict
+from udml.training.evaluate import evaluate, predict
 from udml.seed import seed_everything
-from udml.train import train
+from udml.training.loop import train
 
 AUDIO = AudioSpec(8000, 0.5, 64, 32)
 FRAMES = FrameSpec(1, 16)

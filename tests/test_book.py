@@ -100,7 +100,8 @@ def test_chapter_badge_and_install_guard_follow_config(chapter):
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
 def test_chapter_widgets_need_no_output_widget(chapter):
     # An Output widget (ipywidgets.interactive, interactive_output) makes headless runs hang at
-    # random (udml/panel.py says why): interactive figures go through udml.panel.figure_panel.
+    # random (udml/book/panel.py says why): interactive figures go through
+    # udml.book.panel.figure_panel.
     nb = nbformat.read(chapter, as_version=4)
     models = nb.metadata.get("widgets", {}).get(
         "application/vnd.jupyter.widget-state+json", {}).get("state", {})

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from udml.checkpoint import load_checkpoint
+from udml.training.checkpoint import load_checkpoint
 from udml.cli import _parse_overrides, main
 
 

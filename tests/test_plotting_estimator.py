@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from udml.level_scores import level_summary
+from udml.training.level_scores import level_summary
 from udml.plotting.estimator import (SCORE_STYLE, plot_fusion_view, plot_kinds,
                                      plot_level_grid, plot_scores_by_level,
                                      plot_training_curves, plot_vector_levels,

@@ -1,10 +1,10 @@
 import pytest
 import torch
 
-from udml.output import FusionOutput
+from udml.method.output import FusionOutput
 from udml.plotting.fusion import (output_table, plot_fused_scales, plot_fusion_panel,
                                   plot_schedule, plot_weight_sweep)
-from udml.schedule import Schedule
+from udml.training.schedule import Schedule
 
 
 def test_fused_scales_draws_both_forms_and_the_floor():

@@ -1,7 +1,8 @@
 """Command line.
 
     python -m udml train ...    train and evaluate one method on a shipped dataset, write a results file
-    python -m udml sweep NAME   run a registered experiment (udml.experiments) in parallel processes
+    python -m udml sweep NAME   run a registered experiment (udml.experiments.registry) in parallel
+                                processes
     python -m udml bench        print the speed ratios
 """
 from __future__ import annotations
@@ -16,7 +17,7 @@ from .config import METHODS, ModelConfig, TrainConfig, config_to_dict
 def _parse_overrides(pairs: list[str]) -> tuple[dict, dict]:
     """``key=value`` pairs (values read as Python literals), routed to ModelConfig or TrainConfig
     by field name; ``progress`` is also accepted here, on top of what an experiment may set."""
-    from .experiments import split_overrides
+    from .experiments.registry import split_overrides
     values = {}
     for pair in pairs:
         if "=" not in pair:
@@ -37,12 +38,12 @@ def _parse_overrides(pairs: list[str]) -> tuple[dict, dict]:
 def run_one(dataset: str, method: str, seed: int, model_over: dict, train_over: dict,
             protocols: list[str] | None = None, checkpoint: str | None = None) -> dict:
     """Train and evaluate one (dataset, method, seed); return the results record."""
-    from .checkpoint import save_checkpoint
+    from .training.checkpoint import save_checkpoint
     from .data import load_dataset
-    from .evaluate import evaluate
-    from .noise_scales import default_specs, specs_to_dict
-    from .results import environment
-    from .train import fit, resolve_device
+    from .training.evaluate import evaluate
+    from .corrupt.scales import default_specs, specs_to_dict
+    from .experiments.files import environment
+    from .training.loop import fit, resolve_device
 
     splits = load_dataset(dataset, seed=seed)
     mcfg = ModelConfig(method=method, **model_over)
@@ -63,7 +64,7 @@ def run_one(dataset: str, method: str, seed: int, model_over: dict, train_over: 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv and argv[0] == "sweep":
-        from .sweep import main as sweep_main
+        from .experiments.runner import main as sweep_main
         return sweep_main(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m udml", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -82,9 +83,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.command == "bench":
-        from .bench import main as bench_main
+        from .bench.step import main as bench_main
         return bench_main()
-    from .results import write_results
+    from .experiments.files import write_results
     model_over, train_over = _parse_overrides(args.set)
     record = run_one(args.dataset, args.method, args.seed, model_over, train_over,
                      args.protocols, args.checkpoint)

@@ -36,10 +36,10 @@ from torch.utils.data import DistributedSampler
 from tqdm.auto import tqdm
 
 from ..corrupt import corrupt_batch, random_per_sample
-from ..dependency import DependencyTracker
-from ..schedule import Schedule
+from ..method.dependency import DependencyTracker
+from ..training.schedule import Schedule
 from ..seed import seed_everything
-from ..train import make_optimizer
+from ..training.loop import make_optimizer
 from .cremad import CREMAD_LAYOUT, load_cremad
 from .fixture import make_fixture
 from .kinetics_sounds import KINETICS_SOUNDS_LAYOUT, load_kinetics_sounds

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import torch
 
-from ..checkpoint import load_checkpoint, save_checkpoint
+from ..training.checkpoint import load_checkpoint, save_checkpoint
 from ..config import ModelConfig, TrainConfig
 from ..models import build_model
 from ..models.base import MultimodalModel
@@ -27,7 +27,7 @@ def encoder_width(model: MultimodalModel) -> int:
 def save_av_checkpoint(path: str | Path, model: MultimodalModel,
                        shapes: dict[str, tuple[int, ...]], train_config: TrainConfig | None = None,
                        extra: dict | None = None) -> Path:
-    """`udml.checkpoint.save_checkpoint` plus the encoder width under extra['av']."""
+    """`udml.training.checkpoint.save_checkpoint` plus the encoder width under extra['av']."""
     extra = {**(extra or {}), "av": {"width": encoder_width(model)}}
     return save_checkpoint(path, model, shapes, train_config, extra)
 

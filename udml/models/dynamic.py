@@ -18,13 +18,13 @@ from torch import Tensor, nn
 
 from ..config import ModelConfig
 from ..data.dataset import Batch
-from ..dependency import DependencyTracker
-from ..estimator import NoiseAwareEstimator
-from ..heads import build_head, head_on_masks
-from ..losses import udml_loss
-from ..output import FusionOutput
-from ..probabilistic import ProbabilisticHead, reparameterise
-from ..weights import rescale, unbiased_weights
+from ..method.dependency import DependencyTracker
+from ..method.estimator import NoiseAwareEstimator
+from ..method.heads import build_head, head_on_masks
+from ..method.losses import udml_loss
+from ..method.output import FusionOutput
+from ..method.probabilistic import ProbabilisticHead, reparameterise
+from ..method.weights import rescale, unbiased_weights
 from .base import MultimodalModel
 
 WEIGHTINGS = ("static", "pe", "naive", "udml", "oracle")

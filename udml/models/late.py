@@ -14,7 +14,7 @@ from torch import Tensor, nn
 
 from ..config import ModelConfig
 from ..data.dataset import Batch
-from ..output import FusionOutput
+from ..method.output import FusionOutput
 from .base import MultimodalModel
 
 

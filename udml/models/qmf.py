@@ -35,7 +35,7 @@ from torch import Tensor, nn
 
 from ..config import ModelConfig
 from ..data.dataset import Batch
-from ..output import FusionOutput
+from ..method.output import FusionOutput
 from .base import MultimodalModel
 from .late import UnimodalHeads, check_gamma, check_targets
 

@@ -28,7 +28,7 @@ from torch import Tensor, nn
 
 from ..config import ModelConfig
 from ..data.dataset import Batch
-from ..output import FusionOutput
+from ..method.output import FusionOutput
 from .base import MultimodalModel
 from .dirichlet import (annealing_coefficient, ds_combine_all, expected_cross_entropy,
                         kl_to_uniform, opinion, remove_true_evidence)

@@ -2,7 +2,7 @@
 running dependency, accuracy against the noise level, and the markdown tables of a run.
 
 Every function takes plain data (tensors, training histories, the dicts of
-`udml.evaluate.evaluate`; no model), checks it, and returns a Figure or a markdown string.
+`udml.training.evaluate.evaluate`; no model), checks it, and returns a Figure or a markdown string.
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from matplotlib.ticker import MaxNLocator
 from torch import Tensor
 
 from ..av.frames import IMAGENET_MEAN, IMAGENET_STD
-from ..comparisons import markdown_table
+from ..analysis.comparisons import markdown_table
 from .dependency import dependency_curves
 from .style import METHOD_LABELS, apply_style, method_color, modality_color
 
@@ -91,7 +91,7 @@ def _check_histories(histories: dict[str, list[dict]]) -> None:
             raise ValueError(f"history of {method!r} must be a non-empty list of per-epoch dicts")
         for key in ("epoch", "loss_total", "val_acc_clean", "val_acc_noisy"):
             if key not in hist[0]:
-                raise ValueError(f"history of {method!r} lacks {key!r}; pass udml.train's "
+                raise ValueError(f"history of {method!r} lacks {key!r}; pass udml.training.loop's "
                                  "history")
 
 
@@ -100,7 +100,7 @@ def plot_av_history(histories: dict[str, list[dict]]) -> Figure:
     dashed), and the running dependency D_m of each method that tracks it (one colour per
     modality, one line style per method). A dotted line marks where noise switches on.
 
-    histories: method -> the list of per-epoch dicts of `udml.train.train`.
+    histories: method -> the list of per-epoch dicts of `udml.training.loop.train`.
     """
     _check_histories(histories)
     apply_style()
@@ -155,7 +155,8 @@ def accuracy_by_level(report: dict, noisy: str, levels) -> np.ndarray:
     modality) at each level; KeyError naming the protocol the report lacks."""
     protocols = report.get("protocols") if isinstance(report, dict) else None
     if not isinstance(protocols, dict):
-        raise ValueError("report must be a dict of udml.evaluate.evaluate with 'protocols'")
+        raise ValueError("report must be a dict of udml.training.evaluate.evaluate with "
+                         "'protocols'")
     out = []
     for level in levels:
         label = protocol_label(noisy, level)

@@ -16,7 +16,7 @@ from .style import METHOD_LABELS, apply_style, method_color, modality_color
 def dependency_curves(history: list[dict]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """The running dependency D_m per epoch from a training history.
 
-    history: the list returned by `udml.train.train` / `fit`; rows carry
+    history: the list returned by `udml.training.loop.train` / `fit`; rows carry
     ``"dependency": {name: value}`` once the model tracks it.
     Returns (epochs (E,), {name: (E,)}) over the rows that have a dependency, in sorted names.
     """

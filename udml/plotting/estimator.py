@@ -140,15 +140,15 @@ def plot_kinds(images: dict[str, Tensor], value_range=None) -> Figure:
 def plot_training_curves(history: list[dict], parts=("ce", "unimodal", "kl", "estimator")) -> Figure:
     """Loss parts (left, log scale) and validation accuracy clean / noisy (right) per epoch.
 
-    history: the list of per-epoch dicts of `udml.train.train` (keys loss_<part>, val_acc_clean,
-    val_acc_noisy, noisy, use_uncertainty). Dotted lines mark where noise and the uncertainty
-    weights switch on. Parts absent from the history are skipped.
+    history: the list of per-epoch dicts of `udml.training.loop.train` (keys loss_<part>,
+    val_acc_clean, val_acc_noisy, noisy, use_uncertainty). Dotted lines mark where noise and the
+    uncertainty weights switch on. Parts absent from the history are skipped.
     """
     if not isinstance(history, list) or not history:
         raise ValueError("history must be a non-empty list of per-epoch dicts")
     for key in ("epoch", "val_acc_clean", "val_acc_noisy"):
         if key not in history[0]:
-            raise ValueError(f"history rows lack {key!r}; pass udml.train's history")
+            raise ValueError(f"history rows lack {key!r}; pass udml.training.loop's history")
     shown = [p for p in parts if f"loss_{p}" in history[0]]
     if not shown:
         raise ValueError(f"none of the loss parts {list(parts)} is in the history")
@@ -181,7 +181,8 @@ def plot_training_curves(history: list[dict], parts=("ce", "unimodal", "kl", "es
 def _check_summary(summary: dict, where: str) -> int:
     for key in ("mean", "q25", "q75"):
         if key not in summary:
-            raise ValueError(f"{where}: summary lacks {key!r}; use udml.level_scores.level_summary")
+            raise ValueError(f"{where}: summary lacks {key!r}; use "
+                             "udml.training.level_scores.level_summary")
     n = int(torch.as_tensor(summary["mean"]).numel())
     if n < 2:
         raise ValueError(f"{where}: need at least 2 levels, got {n}")
@@ -192,7 +193,8 @@ def plot_scores_by_level(summaries: dict[str, dict[str, dict]], ylabel: str = "s
                          diagonal: bool = False, styles: dict | None = None) -> Figure:
     """One panel per modality: each score's mean per level, with its interquartile band.
 
-    summaries: modality -> score key -> `udml.level_scores.level_summary` output (levels 1..L)
+    summaries: modality -> score key -> `udml.training.level_scores.level_summary` output
+               (levels 1..L)
     diagonal:  also draw the ideal y = l (for scores in level units, such as s_hat)
     styles:    score key -> (label, colour); defaults to SCORE_STYLE, else the key in black
     """
@@ -289,7 +291,8 @@ def spearman_table(rho: dict, labels: dict[str, str],
     """A markdown table of Spearman's rho, the best score of each group in bold.
 
     rho:    (protocol, modality) -> score key -> range -> rho, e.g. from
-            `udml.evaluate.quality_spearman`; labels: score key -> row label (sets the row order)
+            `udml.training.evaluate.quality_spearman`; labels: score key -> row label (sets the
+            row order)
     One row per (protocol, modality, score), one column per range. NaN prints as "n/a" and is
     never bold.
     """

@@ -1,9 +1,9 @@
 """Figures of the experiments chapter: accuracy against the noise level per method, the quality
 scores' Spearman per range, the dependency over training, and paired differences per group.
 
-Every function takes the plain dicts of `udml.comparisons` / `udml.claims` (summaries with
-"mean", "low", "high"; paired comparisons with "diff", "low", "high", "exceeds"), checks them,
-draws one figure in the book's style and returns it; the caller shows or saves it.
+Every function takes the plain dicts of `udml.analysis.comparisons` / `udml.analysis.claims`
+(summaries with "mean", "low", "high"; paired comparisons with "diff", "low", "high", "exceeds"),
+checks them, draws one figure in the book's style and returns it; the caller shows or saves it.
 """
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ def _label(name: str) -> str:
 def plot_level_curves(curves: dict, methods: list[str], ylabel: str = "test accuracy (%)",
                       scale: float = 100.0, ncols: int = 4, zero_line: bool = False) -> Figure:
     """One panel per noisy modality (and "all"): each method's mean against the level 1..L with
-    its 95% CI band.  ``curves`` is `udml.comparisons.level_curves`'s output."""
+    its 95% CI band.  ``curves`` is `udml.analysis.comparisons.level_curves`'s output."""
     if not isinstance(curves, dict) or not curves:
         raise ValueError("curves must be a non-empty {panel: {'levels', method: curve}} dict")
     apply_style()
@@ -78,7 +78,7 @@ def plot_spearman(table: dict, methods: list[str], ranges=("overall", "low", "hi
                   ncols: int = 3) -> Figure:
     """Grouped bars: per modality (panel) and level range (group), each method's mean Spearman
     of its quality score with the true level, with 95% CI error bars.
-    ``table``: {modality: {range: {method: summary}}} (`udml.claims.quality_tracking`)."""
+    ``table``: {modality: {range: {method: summary}}} (`udml.analysis.claims.quality_tracking`)."""
     if not isinstance(table, dict) or not table:
         raise ValueError("table must be a non-empty {modality: {range: {method: summary}}} dict")
     apply_style()
@@ -112,8 +112,8 @@ def plot_spearman(table: dict, methods: list[str], ranges=("overall", "low", "hi
 
 def plot_dependency_history(histories: dict, ncols: int = 3) -> Figure:
     """alpha_m per epoch (mean over seeds, band = min..max over seeds), one panel per entry of
-    ``histories`` {title: `udml.claims.dependency_history` output}; the dashed line alpha = 1 is
-    no preference, the dotted one the first epoch on noisy data."""
+    ``histories`` {title: `udml.analysis.claims.dependency_history` output}; the dashed line alpha =
+    1 is no preference, the dotted one the first epoch on noisy data."""
     if not isinstance(histories, dict) or not histories:
         raise ValueError("histories must be a non-empty {title: history} dict")
     apply_style()

@@ -1,14 +1,14 @@
 """Tables of the experiments chapter, as Markdown strings: accuracy per protocol group, paired
 differences, Spearman per range, the dual-suppression protocols, the dependency and the verdicts.
 
-Each function takes the dicts of `udml.comparisons` / `udml.claims` and only formats them;
-percentages are accuracies x 100 (points), intervals are 95% CIs over the seeds.
+Each function takes the dicts of `udml.analysis.comparisons` / `udml.analysis.claims` and only
+formats them; percentages are accuracies x 100 (points), intervals are 95% CIs over the seeds.
 """
 from __future__ import annotations
 
 import math
 
-from ..comparisons import fmt_diff, fmt_summary, markdown_table
+from ..analysis.comparisons import fmt_diff, fmt_summary, markdown_table
 from .style import METHOD_LABELS
 
 
@@ -84,7 +84,7 @@ def suppression_markdown(result: dict, top: int = 5) -> str:
 
 
 def dependency_markdown(results: dict) -> str:
-    """One row per dataset of `udml.claims.dependency_bias` results."""
+    """One row per dataset of `udml.analysis.claims.dependency_bias` results."""
     rows = []
     for dataset, r in results.items():
         if r["verdict"] == "not measured":

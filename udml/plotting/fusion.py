@@ -15,8 +15,8 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from torch import Tensor
 
-from ..output import FusionOutput
-from ..schedule import Schedule
+from ..method.output import FusionOutput
+from ..training.schedule import Schedule
 from .style import METHOD_LABELS, apply_style, method_color, modality_color
 
 # the phases of the schedule, in order: label and colour
@@ -92,7 +92,7 @@ def plot_schedule(schedules: dict[str, Schedule], lr_drops: dict[str, int] | Non
         raise ValueError("schedules is empty: pass at least one label -> Schedule")
     for label, s in schedules.items():
         if not isinstance(s, Schedule):
-            raise TypeError(f"schedules[{label!r}] must be a udml.schedule.Schedule, "
+            raise TypeError(f"schedules[{label!r}] must be a udml.training.schedule.Schedule, "
                             f"got {type(s).__name__}")
     lr_drops = lr_drops or {}
     unknown = set(lr_drops) - set(schedules)
@@ -279,7 +279,7 @@ def _shape(value) -> str:
 def output_table(out: FusionOutput) -> str:
     """A Markdown table of a FusionOutput's fields: name, what it holds, shape(s)."""
     if not isinstance(out, FusionOutput):
-        raise TypeError(f"out must be a udml.output.FusionOutput, got {type(out).__name__}")
+        raise TypeError(f"out must be a udml.method.output.FusionOutput, got {type(out).__name__}")
     rows = ["| field | holds | shape |", "| --- | --- | --- |"]
     for f in dataclasses.fields(out):
         value = getattr(out, f.name)

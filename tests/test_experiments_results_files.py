@@ -1,0 +1,133 @@
+"""The committed results files: every experiment the chapter reads has one merged file per
+dataset, with every variant, method, protocol and >= 5 seeds, made with the configuration the
+registry resolves today; and the experiments chapter's analysis (udml.analysis.claims,
+udml.analysis.comparisons) runs on them and gives tables of the expected shape."""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+
+from udml.analysis import claims
+from udml.analysis.comparisons import accuracy_table, level_curves, load_experiment, modalities, num_levels
+from udml.config import METHODS
+from udml.data import load_dataset
+from udml.training.evaluate import standard_protocols
+from udml.experiments.registry import get_experiment
+from udml.experiments.runner import TRAIN_KIND, unseen_protocols
+from udml.experiments.merge import read_merged
+
+RESULTS = Path(__file__).resolve().parents[1] / "results"
+EXPERIMENTS = ("main", "gamma", "ablation", "extension")  # what the experiments chapter reads
+
+pytestmark = pytest.mark.skipif(
+    not RESULTS.is_dir(), reason="no results/ folder in this checkout: it is made by "
+    "`python -m udml sweep main --jobs 2` (and gamma, ablation, extension) and committed")
+
+
+def _path(name: str, dataset: str) -> Path:
+    path = RESULTS / name / f"{dataset}.json"
+    if not path.is_file():
+        pytest.fail(f"missing {path}: run `python -m udml sweep {name} --jobs 2`")
+    return path
+
+
+@pytest.fixture(scope="module")
+def loaded() -> dict:
+    for name in EXPERIMENTS:
+        for dataset in get_experiment(name).datasets:
+            _path(name, dataset)
+    return {name: load_experiment(RESULTS / name) for name in EXPERIMENTS}
+
+
+@pytest.mark.parametrize("name", EXPERIMENTS)
+def test_every_dataset_has_every_variant_method_and_at_least_five_seeds(name):
+    exp = get_experiment(name)
+    assert len(exp.seeds) >= 5
+    for dataset in exp.datasets:
+        m = read_merged(_path(name, dataset))
+        assert (m["dataset"], m["experiment"]["name"]) == (dataset, name)
+        assert m["seeds"] == list(exp.seeds)
+        assert m["variants"] == list(exp.variants) and m["methods"] == list(exp.methods)
+        assert set(m["metrics"]) == set(exp.variants)  # (the file keeps its keys sorted)
+        for variant in exp.variants:
+            assert set(m["metrics"][variant]) == set(exp.methods)
+        for key in ("udml", "torch", "device"):
+            assert m["environment"][key], f"{name}/{dataset}: no {key} in the environment"
+
+
+@pytest.mark.parametrize("name", EXPERIMENTS)
+def test_files_were_made_with_the_registry_config(name):
+    exp = get_experiment(name)
+    for dataset in exp.datasets:
+        m = read_merged(_path(name, dataset))
+        for variant in exp.variants:
+            resolved = exp.resolve(variant, exp.methods[0], exp.seeds[0])
+            stored = m["config"]["variants"][variant]
+            assert stored["model"] == {k: v for k, v in resolved["model"].items()
+                                       if k != "method"}, f"{name}/{dataset}/{variant}: stale"
+            assert stored["train"] == {k: v for k, v in resolved["train"].items() if k != "seed"}
+
+
+@pytest.mark.parametrize("name", EXPERIMENTS)
+def test_every_protocol_has_a_value_for_every_seed(name):
+    exp = get_experiment(name)
+    for dataset in exp.datasets:
+        m = read_merged(_path(name, dataset))
+        mods = load_dataset(dataset, seed=exp.seeds[0]).modalities
+        assert modalities(m) == sorted(mods)
+        levels = num_levels(m)
+        assert m["kinds"] == [TRAIN_KIND, *exp.unseen_kinds]
+        assert m["protocols"][TRAIN_KIND] == (list(exp.protocols) if exp.protocols
+                                              else standard_protocols(mods, levels))
+        for kind in exp.unseen_kinds:
+            assert m["protocols"][kind] == unseen_protocols(mods, levels)
+        for variant, by_method in m["metrics"].items():
+            for method, entry in by_method.items():
+                for kind, labels in m["protocols"].items():
+                    for p in labels:
+                        values = entry["accuracy"][kind][p]
+                        assert len(values) == len(exp.seeds), (name, dataset, method, p)
+                        assert all(v is not None and 0.0 <= v <= 1.0 for v in values), \
+                            (name, dataset, variant, method, kind, p, values)
+
+
+def test_the_chapter_analysis_agrees_with_the_files_in_shape(loaded):
+    main = loaded["main"]
+    datasets = list(get_experiment("main").datasets)
+    assert list(main) == datasets
+    found = claims.main_claims(main)
+    for claim, per in found.items():
+        assert list(per) == datasets
+        for dataset, result in per.items():  # every claim is measured on every dataset
+            assert result["verdict"] in claims.VERDICTS[:3], (claim, dataset, result["text"])
+    for dataset, m in main.items():
+        mods, levels = modalities(m), num_levels(m)
+        table = accuracy_table(m, METHODS)
+        assert table["methods"] == list(METHODS)
+        assert table["groups"][:2] == ["clean", f"{mods[0]} noisy"]
+        assert len(table["groups"]) == 1 + len(mods) + 2 + len(m["kinds"]) - 1
+        curves = level_curves(m, METHODS)
+        assert list(curves) == [*mods, "all"]
+        assert all(len(c[meth]["mean"]) == levels for c in curves.values() for meth in METHODS)
+        quality = found["quality"][dataset]
+        assert list(quality["table"]) == mods and quality["methods"][:1] == ["udml"]
+        dep = found["dependency"][dataset]
+        epochs = m["config"]["variants"]["default"]["train"]["epochs"]
+        assert dep["history"]["epochs"] == list(range(1, epochs + 1))
+        assert len(dep["history"]["seeds"]) == len(m["seeds"])
+        supp = found["suppression"][dataset]
+        assert len(supp["rows"]) == sum(len(ps) for ps in m["protocols"].values())
+        assert not any(math.isnan(r["naive_vs_static"]["diff"]) for r in supp["rows"])
+
+
+@pytest.mark.parametrize("name,reverse", [("ablation", True), ("gamma", False),
+                                          ("extension", False)])
+def test_variant_effects_cover_every_variant_and_method(loaded, name, reverse):
+    exp = get_experiment(name)
+    effects = claims.variant_effects(loaded[name], loaded["main"], reverse=reverse)
+    assert list(effects) == list(exp.datasets)
+    for per in effects.values():
+        assert set(per) == {(v, m) for v in exp.variants for m in exp.methods}
+        assert all(r["verdict"] in claims.VERDICTS[:3] for r in per.values())

@@ -1,0 +1,251 @@
+"""The sweep runner and its results files: one real smoke sweep on two worker processes, then the
+runner's bookkeeping (resume, corrupt and stale files, failures) with a stand-in for training."""
+import json
+import re
+import resource
+import shutil
+
+import pytest
+import torch
+
+from udml.experiments import runner as sweep
+from udml.training.evaluate import standard_protocols
+from udml.experiments.registry import Experiment, get_experiment
+from udml.experiments.merge import (by_seed, load_rows, merge_runs, protocol_level, read_merged,
+                                select)
+
+SMOKE = get_experiment("smoke")
+MODALITIES = ["fou", "pix"]
+
+
+def cpu_seconds():
+    """CPU time of this process and of its finished children (the sweep's workers): unlike the
+    wall-clock time it does not grow when other programs share the machine."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory):
+    out = tmp_path_factory.mktemp("results")
+    t0 = cpu_seconds()
+    paths = sweep.run_experiment("smoke", jobs=2, out_dir=out, progress=False)
+    return out, paths, cpu_seconds() - t0
+
+
+@pytest.fixture
+def copy(smoke, tmp_path):
+    """A private copy of the smoke results, for tests that change files."""
+    shutil.copytree(smoke[0], tmp_path / "r")
+    return tmp_path / "r"
+
+
+def run_files(out):
+    files = (out / "smoke" / "runs").rglob("*.json")
+    return {p.relative_to(out): p.stat().st_mtime_ns for p in files}
+
+
+def replay(out, calls):
+    """A stand-in for `run_job` that records its calls and returns the stored run record."""
+    def fake(job):
+        calls.append((job.method, job.seed))
+        return json.loads(job.path(out).read_text())
+    return fake
+
+
+def test_smoke_sweep_is_fast_and_writes_every_file(smoke):
+    out, paths, cpu = smoke
+    assert cpu < 60  # about 20 CPU seconds: two workers start, four 2-epoch jobs
+    assert paths == [out / "smoke" / "mfeat.json"]
+    want = {f"{m}-seed{s}.json" for m in SMOKE.methods for s in SMOKE.seeds}
+    assert {p.name for p in run_files(out)} == want
+
+
+def test_merged_file_structure(smoke):
+    out, paths, _ = smoke
+    d = read_merged(paths[0])
+    assert d["experiment"] == SMOKE.to_dict() and d["dataset"] == "mfeat"
+    assert d["seeds"] == [0, 1] and d["methods"] == list(SMOKE.methods)
+    assert d["variants"] == ["default"] and d["kinds"][0] == "gaussian"
+    assert set(d["kinds"]) == {"gaussian", "blur", "occlusion", "salt_pepper"}
+    assert {"udml", "torch", "numpy", "python", "device"} <= set(d["environment"])
+    assert d["device"] == "cpu" and d["environment"]["threads"] == 1
+    cfg = d["config"]["variants"]["default"]
+    assert cfg["train"]["epochs"] == 2
+    assert "method" not in cfg["model"] and "seed" not in cfg["train"]
+    assert set(d["config"]["noise"]) == {"0", "1"} and set(d["config"]["data"]) == {"0", "1"}
+    assert set(d["config"]["noise"]["0"]) == set(d["kinds"])
+    assert d["protocols"]["gaussian"] == standard_protocols(MODALITIES, 11)
+    for kind in ("blur", "occlusion", "salt_pepper"):
+        assert d["protocols"][kind] == sweep.unseen_protocols(MODALITIES, 11)
+    for method in SMOKE.methods:
+        m = d["metrics"]["default"][method]
+        for kind, protos in d["protocols"].items():
+            for p in protos:
+                acc = m["accuracy"][kind][p]
+                assert len(acc) == 2 and all(0.0 <= a <= 1.0 for a in acc), (method, kind, p)
+                assert set(m["unimodal"][kind][p]) == set(MODALITIES)
+        hist = m["history"]
+        assert [len(v) for v in hist["val_acc_clean"]] == [2, 2]
+        assert "loss_ce" not in hist and "seconds" not in hist  # per-epoch details dropped
+        assert len(m["seconds"]) == 2 and all(s > 0 for s in m["seconds"])
+    udml = d["metrics"]["default"]["udml"]
+    assert set(udml["spearman"]["blur"]) == set(MODALITIES)
+    assert set(udml["mean_weights"]["gaussian"]["clean"]) == set(MODALITIES)
+    assert set(udml["dependency"]) == set(MODALITIES)
+
+
+def test_resume_skips_finished_jobs(smoke, monkeypatch):
+    out, paths, _ = smoke
+    before = run_files(out)
+
+    def must_not_train(job):
+        raise AssertionError(f"retrained {job}")
+    monkeypatch.setattr(sweep, "run_job", must_not_train)
+    assert sweep.run_experiment("smoke", jobs=2, out_dir=out, progress=False) == paths
+    assert run_files(out) == before
+
+
+def _drop_udml_seed1(copy, monkeypatch) -> list:
+    """Delete one run file and swap in a run_job that records its calls and returns that run."""
+    gone = copy / "smoke" / "runs" / "mfeat" / "default" / "udml-seed1.json"
+    saved = gone.read_text()
+    gone.unlink()
+    calls = []
+
+    def fake(job):
+        calls.append((job.method, job.seed))
+        return json.loads(saved)
+    monkeypatch.setattr(sweep, "run_job", fake)
+    return calls
+
+
+def test_resume_reruns_only_the_missing_job(copy, monkeypatch):
+    merged = read_merged(copy / "smoke" / "mfeat.json")
+    calls = _drop_udml_seed1(copy, monkeypatch)
+    sweep.run_experiment("smoke", jobs=1, out_dir=copy, progress=False)
+    assert calls == [("udml", 1)]
+    assert read_merged(copy / "smoke" / "mfeat.json")["metrics"] == merged["metrics"]
+
+
+def test_no_resume_reruns_everything_and_restores_threads(copy, monkeypatch):
+    calls = []
+    monkeypatch.setattr(sweep, "run_job", replay(copy, calls))
+    torch.set_num_threads(2)
+    try:
+        sweep.run_experiment(SMOKE, jobs=1, out_dir=copy, resume=False, progress=False)
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(1)
+    assert sorted(calls) == sorted((m, s) for m in SMOKE.methods for s in SMOKE.seeds)
+
+
+def test_corrupt_run_file_is_named(copy):
+    bad = copy / "smoke" / "runs" / "mfeat" / "default" / "static-seed0.json"
+    bad.write_text('{"format": "udml-res')
+    with pytest.raises(ValueError, match=rf"corrupt run file {re.escape(str(bad))}"):
+        sweep.run_experiment("smoke", jobs=2, out_dir=copy, progress=False)
+    bad.write_text('{"format": "udml-results", "metrics": {}}')
+    with pytest.raises(ValueError, match=r"corrupt run file .*static-seed0\.json.*no \["):
+        sweep.run_experiment("smoke", jobs=2, out_dir=copy, progress=False)
+
+
+def test_stale_run_file_is_named(copy):
+    changed = Experiment("smoke", SMOKE.datasets, SMOKE.methods, SMOKE.seeds,
+                         base={"epochs": 3}, unseen_kinds=SMOKE.unseen_kinds)
+    with pytest.raises(ValueError, match=r"stale run file .*static-seed0\.json.*\['train'\]"):
+        sweep.run_experiment(changed, jobs=1, out_dir=copy, progress=False)
+
+
+def test_failed_job_is_reported_and_its_dataset_not_merged(copy, monkeypatch):
+    (copy / "smoke" / "mfeat.json").unlink()
+    (copy / "smoke" / "runs" / "mfeat" / "default" / "udml-seed1.json").unlink()
+
+    def boom(job):
+        raise FloatingPointError("non-finite loss")
+    monkeypatch.setattr(sweep, "run_job", boom)
+    with pytest.raises(RuntimeError, match=r"(?s)1 of 1 jobs failed.*udml-seed1\.json.*non-finite"):
+        sweep.run_experiment("smoke", jobs=1, out_dir=copy, progress=False)
+    assert not (copy / "smoke" / "mfeat.json").exists()
+    with pytest.raises(FileNotFoundError, match=r"missing run file .*udml-seed1\.json"):
+        merge_runs(SMOKE, "mfeat", copy)
+
+
+def test_tidy_rows(smoke):
+    out, paths, _ = smoke
+    rows = load_rows(out / "smoke")
+    assert rows == load_rows(paths[0]) == load_rows(paths)
+    keys = {"dataset", "variant", "method", "seed", "kind", "protocol", "metric", "modality",
+            "level", "value"}
+    assert all(set(r) == keys for r in rows)
+    acc = select(rows, metric="accuracy")
+    n_protocols = (len(standard_protocols(MODALITIES, 11))
+                   + 3 * len(sweep.unseen_protocols(MODALITIES, 11)))
+    assert len(acc) == len(SMOKE.methods) * len(SMOKE.seeds) * n_protocols
+    merged = read_merged(paths[0])
+    clean = by_seed(rows, method="udml", kind="gaussian", protocol="clean", metric="accuracy")
+    stored = merged["metrics"]["default"]["udml"]["accuracy"]["gaussian"]["clean"]
+    assert clean == dict(zip([0, 1], stored))
+    lv = select(rows, method="static", kind="gaussian", protocol="one:pix@7", metric="accuracy")
+    assert {r["level"] for r in lv} == {7}
+    sp = select(rows, method="udml", kind="blur", metric="spearman_overall", modality="pix")
+    assert len(sp) == 2 and {r["protocol"] for r in sp} == {"random"}
+    with pytest.raises(ValueError, match="more than one value per seed"):
+        by_seed(rows, method="udml", metric="accuracy")
+
+
+def test_readers_refuse_other_files(smoke, tmp_path):
+    out, _, _ = smoke
+    run = next((out / "smoke" / "runs").rglob("*.json"))
+    with pytest.raises(ValueError, match="not a merged sweep file"):
+        read_merged(run)
+    with pytest.raises(FileNotFoundError, match="no merged results"):
+        load_rows(tmp_path)
+
+
+def test_protocol_level_and_unseen_protocols():
+    assert [protocol_level(p) for p in ("clean", "one:pix@7", "all@11", "random", None)] == [
+        1, 7, 11, None, None]
+    assert sweep.unseen_protocols(["b", "a"], 11) == [
+        "one:a@11", "one:a@6", "one:b@11", "one:b@6", "all@11", "random"]
+
+
+def test_jobs_grid_and_paths(tmp_path):
+    e = Experiment("g", ("mfeat", "synthetic"), ("static", "udml", "tmc"), (0, 1),
+                   variants={"gamma=0": {"gamma": 0.0}, "default": {}})
+    jobs = sweep.make_jobs(e)
+    assert len(jobs) == 2 * 2 * 2 * 3
+    assert [(j.method, j.seed) for j in jobs[:4]] == [("static", 0), ("udml", 0), ("tmc", 0),
+                                                       ("static", 1)]
+    assert jobs[0].config["model"]["gamma"] == 0.0
+    want = tmp_path / "g" / "runs" / "mfeat" / "gamma_0" / "static-seed0.json"
+    assert jobs[0].path(tmp_path) == want
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="jobs"):
+        sweep.run_experiment("smoke", jobs=0)
+    with pytest.raises(TypeError, match="Experiment"):
+        sweep.run_experiment(3)
+    with pytest.raises(ValueError, match="unknown experiment"):
+        sweep.run_experiment("nope")
+
+
+def test_cli_lists_experiments(capsys):
+    assert sweep.main(["--list"]) == 0
+    text = capsys.readouterr().out
+    assert "smoke: 4 jobs" in text and "main: 120 jobs" in text
+    assert sweep.main([]) == 2
+
+
+def test_cli_part_of_an_experiment_never_writes_a_partial_results_file(copy, monkeypatch, capsys):
+    merged = copy / "smoke" / "mfeat.json"
+    merged.unlink()
+    calls = _drop_udml_seed1(copy, monkeypatch)
+    args = ["smoke", "--out", str(copy), "--jobs", "1", "--no-progress", "--seeds"]
+    assert sweep.main(args + ["0"]) == 0
+    assert calls == [] and not merged.exists()  # seed 0 was done; udml seed 1 is not
+    assert "3 of 4 jobs done" in capsys.readouterr().out
+    assert sweep.main(args + ["1", "--methods", "udml"]) == 0
+    assert calls == [("udml", 1)] and read_merged(merged)["seeds"] == [0, 1]  # now whole

@@ -1,0 +1,31 @@
+import pytest
+import torch
+
+from udml.method.heads import ConcatHead, GatedHead, SumHead, build_head, drop_modality, keep_modality
+
+
+def test_drop_and_keep():
+    z = torch.arange(12.0).view(1, 3, 4)
+    assert drop_modality(z, 1)[0, 1].abs().sum() == 0
+    torch.testing.assert_close(drop_modality(z, 1)[0, 0], z[0, 0])
+    kept = keep_modality(z, 2)
+    assert kept[0, :2].abs().sum() == 0
+    torch.testing.assert_close(kept[0, 2], z[0, 2])
+
+
+@pytest.mark.parametrize("kind,cls", [("concat", ConcatHead), ("sum", SumHead), ("gated", GatedHead)])
+def test_heads_shapes(kind, cls):
+    head = build_head(kind, 3, 4, 5)
+    assert isinstance(head, cls)
+    assert head(torch.randn(2, 3, 4)).shape == (2, 5)
+
+
+def test_sum_head_is_sum_of_modalities():
+    head = SumHead(2, 3, 2)
+    z = torch.randn(4, 2, 3)
+    torch.testing.assert_close(head(z), head.fc(z[:, 0] + z[:, 1]))
+
+
+def test_unknown_head():
+    with pytest.raises(ValueError, match="unknown fusion head"):
+        build_head("attention", 2, 3, 4)

@@ -1,0 +1,3 @@
+"""Analysis of results: statistics over seeds, comparisons between methods, and the paper's claims
+with verdicts computed from the numbers.
+"""

@@ -1,0 +1,283 @@
+"""Per-seed numbers out of merged results files, grouped by protocol, summarised over seeds and
+compared paired: the building blocks of `udml.analysis.claims` and of the experiments chapter.
+
+A merged file (`udml.experiments.merge.merge_runs`) holds, for every variant and method, lists
+aligned with its ``seeds``. Here they become ``{seed: value}`` mappings, so that two methods (or
+two experiments run on the same seeds) are compared seed by seed with `udml.analysis.stats.paired`.
+
+    results = load_experiment("results/main")           {dataset: merged}
+    series(merged, "udml", "accuracy", "gaussian", "clean")        {seed: value}
+    groups = protocol_groups(merged)                      {"clean": [("gaussian", "clean")], ...}
+    summary(group_scores(merged, "udml", groups["all noisy"]))    mean, CI over seeds
+    paired_groups(merged, "udml", merged, "static")       {group: paired difference}
+    top_level_scales(merged, "udml")                      how far a destroyed modality is damped
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from ..experiments.registry import DATASET_NAMES
+from .stats import paired, summarise
+from ..experiments.runner import TRAIN_KIND
+from ..experiments.merge import read_merged
+
+DEFAULT_VARIANT = "default"
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+def load_experiment(folder: str | Path) -> dict[str, dict]:
+    """{dataset: merged file} of one experiment folder (its ``*.json``), in the datasets' order."""
+    paths = sorted(Path(folder).glob("*.json"))
+    if not paths:
+        raise FileNotFoundError(f"no merged results files (*.json) in {folder}; run "
+                                f"`python -m udml sweep {Path(folder).name}` first")
+    merged = {m["dataset"]: m for m in map(read_merged, paths)}
+    order = [d for d in DATASET_NAMES if d in merged] + sorted(set(merged) - set(DATASET_NAMES))
+    return {d: merged[d] for d in order}
+
+
+def find_results(start: str | Path | None = None, name: str = "results",
+                 packaged: bool = True) -> Path | None:
+    """The folder ``name`` in ``start`` (default: the working directory) or its nearest parent
+    that has one, else beside the package (a checkout or an editable install), else, with
+    ``packaged``, the copy of the committed results files that a built wheel carries in
+    udml/_results (as after ``pip install`` on Colab; read it, never write there); None if absent.
+    """
+    here = Path(start if start is not None else Path.cwd()).resolve()
+    package = Path(__file__).resolve().parents[1]  # udml/
+    for folder in (here, *here.parents, package.parent):
+        if (folder / name).is_dir():
+            return folder / name
+    if packaged and name == "results" and (package / "_results").is_dir():
+        return package / "_results"
+    return None
+
+
+def has_method(merged: dict, method: str, variant: str = DEFAULT_VARIANT) -> bool:
+    return method in merged["metrics"].get(variant, {})
+
+
+def series(merged: dict, method: str, *path: str,
+           variant: str = DEFAULT_VARIANT) -> dict[int, float]:
+    """{seed: value} of one entry, e.g. series(m, "udml", "accuracy", "gaussian", "clean");
+    seeds without the entry are left out."""
+    node = merged["metrics"].get(variant, {}).get(method)
+    if node is None:
+        raise KeyError(f"{merged['dataset']}: no results for method {method!r} under variant "
+                       f"{variant!r}; it has {sorted(merged['metrics'].get(variant, {}))} under "
+                       f"variants {sorted(merged['metrics'])}")
+    for i, key in enumerate(path):
+        if not isinstance(node, dict) or key not in node:
+            raise KeyError(f"{merged['dataset']}/{variant}/{method}: no entry "
+                           f"{'/'.join(path[:i + 1])}")
+        node = node[key]
+    if not isinstance(node, list) or len(node) != len(merged["seeds"]):
+        raise ValueError(f"{merged['dataset']}/{variant}/{method}/{'/'.join(path)} is not a list "
+                         f"over the {len(merged['seeds'])} seeds")
+    return {s: float(v) for s, v in zip(merged["seeds"], node) if v is not None}
+
+
+def modalities(merged: dict) -> list[str]:
+    """The dataset's modalities, sorted (from the unimodal accuracies of any method)."""
+    for by_method in merged["metrics"].values():
+        for m in by_method.values():
+            return sorted(m["unimodal"][TRAIN_KIND]["clean"])
+    raise ValueError(f"{merged['dataset']}: the file holds no methods")
+
+
+def num_levels(merged: dict) -> int:
+    return next(iter(merged["config"]["variants"].values()))["model"]["num_levels"]
+
+
+# --- protocol groups ---------------------------------------------------------------------------
+
+def protocol_groups(merged: dict) -> dict[str, list[tuple[str, str]]]:
+    """Group label -> [(kind, protocol)]: clean; one modality noisy (levels 2..L) per modality;
+    all noisy (levels 2..L); random; and each corruption kind never seen in training."""
+    gauss = merged["protocols"][TRAIN_KIND]
+    groups = {"clean": [(TRAIN_KIND, p) for p in gauss if p == "clean"]}
+    for m in modalities(merged):
+        groups[f"{m} noisy"] = [(TRAIN_KIND, p) for p in gauss if p.startswith(f"one:{m}@")]
+    groups["all noisy"] = [(TRAIN_KIND, p) for p in gauss if p.startswith("all@")]
+    groups["random"] = [(TRAIN_KIND, p) for p in gauss if p.startswith("random")]
+    for kind in merged["kinds"]:
+        if kind != TRAIN_KIND:
+            groups[f"unseen: {kind}"] = [(kind, p) for p in merged["protocols"][kind]]
+    return {g: ps for g, ps in groups.items() if ps}
+
+
+def group_scores(merged: dict, method: str, protocols: list[tuple[str, str]],
+                 variant: str = DEFAULT_VARIANT, metric: str = "accuracy") -> dict[int, float]:
+    """{seed: mean of ``metric`` over the protocols}, for the seeds that have all of them."""
+    if not protocols:
+        raise ValueError("a protocol group needs at least one protocol")
+    per = [series(merged, method, metric, kind, p, variant=variant) for kind, p in protocols]
+    seeds = sorted(set.intersection(*(set(s) for s in per)))
+    return {s: sum(v[s] for v in per) / len(per) for s in seeds}
+
+
+# --- summaries and paired comparisons ------------------------------------------------------------
+
+def summary(values: dict[int, float]) -> dict:
+    """n, mean, std and the 95% CI of the mean over seeds (NaN spread with one seed)."""
+    if not values:
+        raise ValueError("no values to summarise")
+    if len(values) == 1:
+        v = float(next(iter(values.values())))
+        return {"n": 1, "mean": v, "std": math.nan, "low": math.nan, "high": math.nan}
+    s = summarise(values)
+    return {"n": s.n, "mean": float(s.mean), "std": float(s.std), "low": float(s.ci_low),
+            "high": float(s.ci_high)}
+
+
+def compare(a: dict[int, float], b: dict[int, float]) -> dict:
+    """Paired a - b over the seeds both have: mean difference, 95% CI, t-test p, whether the CI
+    excludes 0 (``exceeds``) and the ``direction``: "better" / "worse" (a above / below b by
+    more than the seed spread) or "tie"."""
+    seeds = sorted(set(a) & set(b))
+    if not seeds:
+        raise ValueError("nothing to compare: the two score sets share no seed")
+    if len(seeds) == 1:
+        d = a[seeds[0]] - b[seeds[0]]
+        return {"n": 1, "diff": d, "low": math.nan, "high": math.nan, "p": math.nan,
+                "exceeds": False, "direction": "tie"}
+    c = paired({s: a[s] for s in seeds}, {s: b[s] for s in seeds})
+    direction = ("better" if c.ci_low > 0 else "worse") if c.exceeds_spread else "tie"
+    return {"n": c.n, "diff": float(c.mean_diff), "low": float(c.ci_low),
+            "high": float(c.ci_high), "p": float(c.p_value), "exceeds": c.exceeds_spread,
+            "direction": direction}
+
+
+def paired_groups(a: dict, a_method: str, b: dict, b_method: str,
+                  a_variant: str = DEFAULT_VARIANT, b_variant: str = DEFAULT_VARIANT) -> dict:
+    """{group: compare(a's accuracy, b's accuracy)} over the protocol groups that a and b share
+    (the same protocols in both); a and b are merged files of the same dataset, possibly of
+    different experiments on the same seeds (an experiment without unseen kinds has no
+    "unseen: ..." groups)."""
+    if a["dataset"] != b["dataset"]:
+        raise ValueError(f"cannot pair results of {a['dataset']!r} with {b['dataset']!r}")
+    theirs = protocol_groups(b)
+    groups = {g: ps for g, ps in protocol_groups(a).items() if theirs.get(g) == ps}
+    if not groups:
+        raise ValueError(f"{a['dataset']}: the two files share no protocol group")
+    return {g: compare(group_scores(a, a_method, ps, a_variant),
+                       group_scores(b, b_method, ps, b_variant)) for g, ps in groups.items()}
+
+
+def accuracy_table(merged: dict, methods=None, variant: str = DEFAULT_VARIANT) -> dict:
+    """{"groups": [...], "methods": [...], "cells": {group: {method: summary}}} of accuracy."""
+    have = merged["metrics"].get(variant, {})  # (a JSON file keeps its keys sorted)
+    methods = [m for m in (methods or merged["methods"]) if m in have]
+    if not methods:
+        raise ValueError(f"{merged['dataset']}: none of the methods under variant {variant!r}")
+    groups = protocol_groups(merged)
+    cells = {g: {m: summary(group_scores(merged, m, ps, variant)) for m in methods}
+             for g, ps in groups.items()}
+    return {"groups": list(groups), "methods": methods, "cells": cells}
+
+
+def level_curves(merged: dict, methods, variant: str = DEFAULT_VARIANT,
+                 baseline: str | None = None) -> dict:
+    """Accuracy against the noise level, one panel per noisy modality and one for all noisy.
+
+    Returns {panel: {"levels": [1..L], method: {"mean", "low", "high": lists over levels}}};
+    level 1 is the clean accuracy. With ``baseline``, each curve is the paired difference
+    method - baseline instead (mean and CI of the difference).
+    """
+    gauss = merged["protocols"][TRAIN_KIND]
+    L = num_levels(merged)
+    panels = {m: f"one:{m}@" for m in modalities(merged)}
+    panels["all"] = "all@"
+    out = {}
+    for panel, prefix in panels.items():
+        labels = ["clean"] + [f"{prefix}{lv}" for lv in range(2, L + 1)]
+        if not all(p in gauss for p in labels):
+            continue
+        out[panel] = {"levels": list(range(1, L + 1))}
+        for method in methods:
+            if not has_method(merged, method, variant):
+                continue
+            curve = {"mean": [], "low": [], "high": []}
+            for p in labels:
+                v = series(merged, method, "accuracy", TRAIN_KIND, p, variant=variant)
+                s = (summary(v) if baseline is None else _as_summary(compare(
+                    v, series(merged, baseline, "accuracy", TRAIN_KIND, p, variant=variant))))
+                for k in curve:
+                    curve[k].append(s[k])
+            out[panel][method] = curve
+    return out
+
+
+def _as_summary(c: dict) -> dict:
+    return {"n": c["n"], "mean": c["diff"], "low": c["low"], "high": c["high"]}
+
+
+# --- weights -------------------------------------------------------------------------------------
+
+def top_level_scales(merged: dict, method: str = "udml", variant: str = DEFAULT_VARIANT) -> dict:
+    """With one modality at the top level (the others clean): its mean weight, the largest mean
+    weight of the others, and the ratio of the scales they enter the head with -- (1 + w) for
+    the paper's residual rescaling (at least 1 / (M + 1)), w for the multiplicative extension.
+    {modality: {"weight_noisy", "weight_max_other", "scale_ratio", "rescaling", "level"}}."""
+    model = merged["config"]["variants"][variant]["model"]
+    top = model["num_levels"]
+    residual = model.get("rescaling", "residual") == "residual"
+    out = {}
+    for m in modalities(merged):
+        w = {k: summary(v)["mean"] for k, v in (
+            (k, series(merged, method, "mean_weights", TRAIN_KIND, f"one:{m}@{top}", k,
+                       variant=variant)) for k in modalities(merged))}
+        w_other = max(w[k] for k in w if k != m)
+        ratio = ((1 + w[m]) / (1 + w_other)) if residual else w[m] / max(w_other, 1e-12)
+        out[m] = {"weight_noisy": w[m], "weight_max_other": w_other, "scale_ratio": ratio,
+                  "rescaling": model.get("rescaling", "residual"), "level": top}
+    return out
+
+
+# --- cost ----------------------------------------------------------------------------------------
+
+def sweep_cost(merged: dict) -> dict:
+    """Jobs, total CPU seconds and total wall seconds of the runs behind one merged file."""
+    cpu = wall = 0.0
+    jobs = 0
+    for by_method in merged["metrics"].values():
+        for m in by_method.values():
+            for c, w in zip(m.get("cpu_seconds", []), m.get("seconds", [])):
+                if w is not None:
+                    jobs += 1
+                    wall += w
+                    cpu += c if c is not None else w
+    return {"jobs": jobs, "cpu_seconds": cpu, "seconds": wall}
+
+
+# --- text ----------------------------------------------------------------------------------------
+
+def fmt_summary(s: dict, scale: float = 100.0, digits: int = 1) -> str:
+    """"93.4 ± 0.6": mean and half-width of the 95% CI, times ``scale`` (percentage points)."""
+    if math.isnan(s["low"]):
+        return f"{scale * s['mean']:.{digits}f}"
+    return f"{scale * s['mean']:.{digits}f} ± {scale * (s['high'] - s['low']) / 2:.{digits}f}"
+
+
+def fmt_diff(c: dict, scale: float = 100.0, digits: int = 1) -> str:
+    """"+1.2 [+0.3, +2.1] *": paired mean difference, its 95% CI, * when the CI excludes 0."""
+    if math.isnan(c["low"]):
+        return f"{scale * c['diff']:+.{digits}f}"
+    star = " *" if c["exceeds"] else ""
+    return (f"{scale * c['diff']:+.{digits}f} [{scale * c['low']:+.{digits}f}, "
+            f"{scale * c['high']:+.{digits}f}]{star}")
+
+
+def markdown_table(header: list[str], rows: list[list], align: str | None = None) -> str:
+    """A Markdown table.  ``align``: one letter per column, "l" or "r" (default: the first
+    column left, the others right)."""
+    if any(len(r) != len(header) for r in rows):
+        raise ValueError(f"every row needs {len(header)} cells")
+    align = align or "l" + "r" * (len(header) - 1)
+    if len(align) != len(header) or set(align) - {"l", "r"}:
+        raise ValueError(f"align needs one of 'l'/'r' per column ({len(header)}), got {align!r}")
+    rule = [":---" if a == "l" else "---:" for a in align]
+    lines = [header, rule, *rows]
+    return "\n".join("| " + " | ".join(str(c) for c in line) + " |" for line in lines)

@@ -1,0 +1,2 @@
+"""Speed benchmarks (`python -m udml bench`): ratios measured within one run.
+"""

@@ -1,0 +1,3 @@
+"""Experiments: the registry of named experiments, the sweep runner that trains their jobs, the
+results files it writes and merges, and the re-run check of a committed result.
+"""

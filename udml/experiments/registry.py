@@ -1,0 +1,238 @@
+"""A registry of named experiments: what a sweep trains and how it evaluates it.
+
+An experiment is a grid of jobs, one per (dataset, variant, method, seed). A *variant* is a named
+set of config overrides (``{"gamma=0": {"gamma": 0.0}}``), routed to `ModelConfig` or
+`TrainConfig` by field name, on top of the experiment's ``base`` overrides; it is how a factor
+such as gamma, or an ablation, is studied with every other setting held equal.  Every method of
+an experiment sees the same encoders, splits, budget and seeds.
+
+    get_experiment("smoke")      the registered experiment of that name
+    experiment_names()           all registered names
+    register(Experiment(...))    add one (refuses to overwrite a different one of the same name)
+
+`udml.experiments.runner` runs an experiment; the experiments chapter reads what it writes.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, fields
+
+from ..config import METHODS, ModelConfig, TrainConfig, config_to_dict
+from ..corrupt import protocol_from_string
+from ..corrupt.scales import UNSEEN_KIND_SCALES
+
+# Dataset names (udml.data.DATASETS), listed here so that importing the registry stays cheap.
+DATASET_NAMES = ("mfeat", "mfeat-all", "synthetic")
+# Settings a variant may not override: the grid sets them, or the sweep does (one bar over jobs).
+RESERVED_KEYS = frozenset({"method", "seed", "progress"})
+_SLUG = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def slug(name: str) -> str:
+    """A file-name-safe form of a variant name: ``gamma=0.5`` -> ``gamma_0.5``."""
+    return _SLUG.sub("_", name).strip("_")
+
+
+def split_overrides(overrides: dict) -> tuple[dict, dict]:
+    """Route ``{key: value}`` to (ModelConfig overrides, TrainConfig overrides) by field name."""
+    if not isinstance(overrides, dict):
+        raise TypeError(f"overrides must be a dict of config fields, "
+                        f"got {type(overrides).__name__}")
+    model_keys = {f.name for f in fields(ModelConfig)}
+    train_keys = {f.name for f in fields(TrainConfig)}
+    model, train = {}, {}
+    for key, value in overrides.items():
+        if key in RESERVED_KEYS:
+            raise ValueError(f"{key!r} cannot be overridden: the experiment's grid and the sweep "
+                             f"set {sorted(RESERVED_KEYS)}")
+        if key in model_keys:
+            model[key] = value
+        elif key in train_keys:
+            train[key] = value
+        else:
+            raise ValueError(f"unknown setting {key!r}; ModelConfig has {sorted(model_keys)}, "
+                             f"TrainConfig has {sorted(train_keys)}")
+    return model, train
+
+
+def _names(what: str, values, allowed=None) -> tuple:
+    values = tuple(values)
+    if not values:
+        raise ValueError(f"an experiment needs at least one {what}")
+    if len(set(values)) != len(values):
+        raise ValueError(f"duplicate {what}s in {list(values)}")
+    if allowed is not None:
+        bad = [v for v in values if v not in allowed]
+        if bad:
+            raise ValueError(f"unknown {what}(s) {bad}; choose from {list(allowed)}")
+    return values
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """One named grid of jobs.
+
+    name:         directory name under the results folder (letters, digits, '.', '_', '-')
+    datasets:     names from `DATASET_NAMES`
+    methods:      names from `udml.config.METHODS`
+    seeds:        distinct ints >= 0; each seeds the data split, the model and the test noise
+    variants:     {variant name: overrides}; ``{"default": {}}`` when the factor is not studied
+    base:         overrides shared by every variant (a variant's own entries win)
+    protocols:    evaluation protocol labels, or None for
+                  `udml.training.evaluate.standard_protocols`
+                  (clean, each modality alone at every level, all modalities, random); labels
+                  naming a modality must fit every dataset of the experiment
+    unseen_kinds: corruption kinds never used in training, evaluated after training
+    description:  one line for the chapter and the results file
+    """
+
+    name: str
+    datasets: tuple[str, ...]
+    methods: tuple[str, ...]
+    seeds: tuple[int, ...]
+    variants: dict = field(default_factory=lambda: {"default": {}})
+    base: dict = field(default_factory=dict)
+    protocols: tuple[str, ...] | None = None
+    unseen_kinds: tuple[str, ...] = ()
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name or slug(self.name) != self.name:
+            raise ValueError(f"experiment name must be non-empty and use only letters, digits, "
+                             f"'.', '_' or '-', got {self.name!r}")
+        set_ = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731 (frozen dataclass)
+        set_("datasets", _names("dataset", self.datasets, DATASET_NAMES))
+        set_("methods", _names("method", self.methods, METHODS))
+        seeds = _names("seed", self.seeds)
+        if not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds):
+            raise ValueError(f"seeds must be ints >= 0, got {list(seeds)}")
+        set_("seeds", seeds)
+        if not isinstance(self.variants, dict) or not self.variants:
+            raise ValueError("variants must be a non-empty dict {name: overrides}")
+        slugs = {}
+        for vname in self.variants:
+            s = slug(vname) if isinstance(vname, str) else ""
+            if not s:
+                raise ValueError(f"variant name {vname!r} must be a non-empty string")
+            if not isinstance(self.variants[vname], dict):
+                raise TypeError(f"variant {vname!r} must map to a dict of overrides, "
+                                f"got {type(self.variants[vname]).__name__}")
+            if s in slugs:
+                raise ValueError(f"variants {slugs[s]!r} and {vname!r} map to the same file "
+                                 f"name {s!r}")
+            slugs[s] = vname
+        if not isinstance(self.base, dict):
+            raise TypeError(f"base must be a dict of overrides, got {type(self.base).__name__}")
+        # copies, so that editing the caller's dicts later cannot change a registered experiment
+        set_("variants", {k: dict(v) for k, v in self.variants.items()})
+        set_("base", dict(self.base))
+        for vname in self.variants:
+            self.resolve(vname, self.methods[0], self.seeds[0])  # bad keys or values fail here
+        if self.protocols is not None:
+            set_("protocols", _names("protocol", self.protocols))
+            for p in self.protocols:
+                protocol_from_string(p)
+        set_("unseen_kinds", tuple(self.unseen_kinds))
+        if self.unseen_kinds:
+            _names("unseen kind", self.unseen_kinds, tuple(UNSEEN_KIND_SCALES))
+
+    def overrides(self, variant: str) -> tuple[dict, dict]:
+        """(model overrides, train overrides) of ``variant``: base, then the variant's own."""
+        if variant not in self.variants:
+            raise ValueError(f"experiment {self.name!r} has no variant {variant!r}; "
+                             f"it has {list(self.variants)}")
+        return split_overrides({**self.base, **self.variants[variant]})
+
+    def resolve(self, variant: str, method: str, seed: int) -> dict:
+        """The full configs a job runs with: {"model": ModelConfig dict, "train": TrainConfig
+        dict}."""
+        model_over, train_over = self.overrides(variant)
+        return {"model": config_to_dict(ModelConfig(method=method, **model_over)),
+                "train": config_to_dict(TrainConfig(seed=seed, progress=False, **train_over))}
+
+    def subset(self, datasets=None, methods=None, seeds=None, variants=None) -> "Experiment":
+        """The same experiment restricted to some datasets / methods / seeds / variants."""
+        pick = lambda have, want, what: have if want is None else tuple(  # noqa: E731
+            w for w in _names(what, want, have))
+        vnames = pick(tuple(self.variants), variants, "variant")
+        return Experiment(self.name, pick(self.datasets, datasets, "dataset"),
+                          pick(self.methods, methods, "method"), pick(self.seeds, seeds, "seed"),
+                          {v: self.variants[v] for v in vnames}, dict(self.base),
+                          self.protocols, self.unseen_kinds, self.description)
+
+    def to_dict(self) -> dict:
+        """JSON-ready description, stored in every results file of the experiment."""
+        return {"name": self.name, "description": self.description,
+                "datasets": list(self.datasets), "methods": list(self.methods),
+                "seeds": list(self.seeds),
+                "variants": {k: dict(v) for k, v in self.variants.items()},
+                "base": dict(self.base),
+                "protocols": list(self.protocols) if self.protocols is not None else None,
+                "unseen_kinds": list(self.unseen_kinds)}
+
+
+_REGISTRY: dict[str, Experiment] = {}
+
+
+def register(experiment: Experiment) -> Experiment:
+    """Add ``experiment`` to the registry; re-registering an identical one is a no-op."""
+    if not isinstance(experiment, Experiment):
+        raise TypeError(f"register expects an Experiment, got {type(experiment).__name__}")
+    old = _REGISTRY.get(experiment.name)
+    if old is not None and old.to_dict() != experiment.to_dict():
+        raise ValueError(f"an experiment named {experiment.name!r} is already registered "
+                         "with a different definition")
+    _REGISTRY[experiment.name] = experiment
+    return experiment
+
+
+def get_experiment(name: str) -> Experiment:
+    if name not in _REGISTRY:
+        raise ValueError(f"unknown experiment {name!r}; registered: {experiment_names()}")
+    return _REGISTRY[name]
+
+
+def experiment_names() -> list[str]:
+    return sorted(_REGISTRY)
+
+
+UNSEEN = tuple(UNSEEN_KIND_SCALES)
+
+register(Experiment(
+    name="smoke", datasets=("mfeat",), methods=("static", "udml"), seeds=(0, 1),
+    base={"epochs": 2}, unseen_kinds=UNSEEN,
+    description="two methods, two seeds, two epochs: exercises the sweep in seconds"))
+
+# The budget every comparison shares: 40 epochs (schedule scaled from the reference's 100: clean
+# warm-up to epoch 20, uncertainty weights from epoch 24, learning rate x0.1 at epoch 28).
+BUDGET = {"epochs": 40}
+
+register(Experiment(
+    name="main", datasets=DATASET_NAMES, methods=METHODS, seeds=(0, 1, 2, 3, 4), base=BUDGET,
+    unseen_kinds=UNSEEN,
+    description="every method on every dataset with the default config (gamma = 1), five seeds"))
+
+register(Experiment(
+    name="gamma", datasets=("mfeat",), methods=("static", "pe", "naive", "udml", "oracle"),
+    seeds=(0, 1, 2, 3, 4), base=BUDGET, variants={"gamma=0": {"gamma": 0.0}},
+    description="the unimodal auxiliary losses switched off (gamma = 0); gamma = 1 is `main`"))
+
+register(Experiment(
+    name="ablation", datasets=("mfeat", "synthetic"), methods=("udml",), seeds=(0, 1, 2, 3, 4),
+    base=BUDGET,
+    variants={
+        "PE variance instead of the estimator": {"weights_source": "pe"},
+        "reference dependency": {"dependency": "reference"},
+        "affine estimator": {"estimator": "affine"},
+        "no KL": {"beta": 0.0},
+        "no warm-up": {"warmup": 0.0, "uncertainty_start": 0.0},
+    },
+    description="UDML with one component changed at a time; full UDML is `main`, UDML without "
+                "the dependency term is naive dynamic fusion in `main`"))
+
+register(Experiment(
+    name="extension", datasets=("mfeat", "synthetic"), methods=("naive", "udml"),
+    seeds=(0, 1, 2, 3, 4), base=BUDGET,
+    variants={"multiplicative": {"rescaling": "multiplicative"}},
+    description="EXTENSION, not the paper's method: fused input w_m z_m instead of (1 + w_m) z_m, "
+                "so that a destroyed modality can be damped towards zero"))

@@ -1,0 +1,73 @@
+"""Checkpoints that reload a model, its config and its dependency statistic exactly.
+
+Saved: a format tag and version, the model and training configs, the modalities with their sample
+shapes, the number of classes, and the state dict (the running D_m is a buffer, so it travels with
+it).  Loaded with ``weights_only=True``: a checkpoint can never run code.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from ..config import ModelConfig, TrainConfig, config_from_dict, config_to_dict
+from ..models.encoders import build_encoders
+from ..models import build_model
+from ..models.base import MultimodalModel
+
+FORMAT = "udml-checkpoint"
+VERSION = 1
+
+
+def save_checkpoint(path: str | Path, model: MultimodalModel, shapes: dict[str, tuple[int, ...]],
+                    train_config: TrainConfig | None = None, extra: dict | None = None) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({
+        "format": FORMAT, "version": VERSION,
+        "model_config": config_to_dict(model.config),
+        "train_config": config_to_dict(train_config) if train_config else None,
+        "modalities": list(model.modalities),
+        "shapes": {k: list(v) for k, v in shapes.items()},
+        "num_classes": model.num_classes,
+        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        "extra": extra or {},
+    }, path)
+    return path
+
+
+def load_checkpoint(path: str | Path, encoders: dict[str, nn.Module] | None = None,
+                    map_location: str | torch.device = "cpu") -> tuple[MultimodalModel, dict]:
+    """Rebuild the model (default encoders from the saved shapes unless ``encoders`` is given).
+
+    Returns the model in eval mode and the raw checkpoint dict (configs, extra). Raises
+    FileNotFoundError, or ValueError naming what is incompatible.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no checkpoint at {path}")
+    try:
+        ckpt = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as e:  # truncated or not a torch file
+        raise ValueError(f"{path} is not a readable checkpoint: {e}") from e
+    if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
+        raise ValueError(f"{path} is not a udml checkpoint (missing format tag {FORMAT!r})")
+    if ckpt.get("version") != VERSION:
+        raise ValueError(f"{path} has checkpoint version {ckpt.get('version')}, this udml reads {VERSION}")
+    cfg = config_from_dict(ModelConfig, ckpt["model_config"])
+    shapes = {k: tuple(v) for k, v in ckpt["shapes"].items()}
+    encoders = encoders if encoders is not None else build_encoders(shapes, cfg)
+    if sorted(encoders) != ckpt["modalities"]:
+        raise ValueError(f"checkpoint modalities {ckpt['modalities']} do not match the encoders "
+                         f"{sorted(encoders)}")
+    model = build_model(encoders, ckpt["num_classes"], cfg)
+    try:
+        missing, unexpected = model.load_state_dict(ckpt["state_dict"], strict=False)
+    except RuntimeError as e:  # tensor shape mismatches
+        raise ValueError(f"checkpoint {path} does not fit the model: {e}") from e
+    if missing or unexpected:
+        raise ValueError(f"checkpoint {path} does not fit the model: missing {missing}, "
+                         f"unexpected {unexpected}")
+    model.eval()
+    return model, ckpt

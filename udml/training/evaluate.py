@@ -1,0 +1,149 @@
+"""Evaluation under the noise protocols: accuracy per protocol and level, unimodal accuracies,
+the quality estimate's Spearman correlation with the true level, dependencies and mean weights.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+from torch import Tensor
+
+from ..corrupt import NoiseSpec, corrupt_batch, protocol_from_string
+from ..data.dataset import MultimodalData
+from .metrics import accuracy, spearman
+from ..models.base import MultimodalModel
+from ..method.output import FusionOutput
+
+
+@dataclass
+class Predictions:
+    """Everything a pass over one split produced, concatenated on the CPU.  N samples, M
+    modalities."""
+
+    logits: Tensor                       # (N, C)
+    unimodal_logits: dict[str, Tensor]   # name -> (N, C)
+    quality: dict[str, Tensor]           # name -> (N,)
+    weights: Tensor | None               # (N, M)
+    levels: dict[str, Tensor]            # name -> (N,) true injected levels
+    y: Tensor                            # (N,)
+    scores: dict[str, dict[str, Tensor]] = field(default_factory=dict)  # see `output_scores`
+
+
+def output_scores(out: FusionOutput, modalities: list[str]) -> dict[str, dict[str, Tensor]]:
+    """The per-sample unreliability scores an output carries, score -> modality -> (B,):
+
+        s_hat     the noise-aware estimator's prediction of the level (UDML family)
+        pe_sigma  the mean sigma of the probabilistic embedding (extras["pe_sigma"], (B, M))
+        quality   the method's own score (FusionOutput.quality)
+
+    Absent scores are left out.  ``modalities`` gives the column order of ``pe_sigma``.
+    """
+    scores: dict[str, dict[str, Tensor]] = {}
+    if out.s_hat:
+        scores["s_hat"] = dict(out.s_hat)
+    pe = out.extras.get("pe_sigma")
+    if pe is not None:
+        if pe.dim() != 2 or pe.shape[1] != len(modalities):
+            raise ValueError(f"extras['pe_sigma'] must be (B, {len(modalities)}), "
+                             f"got shape {tuple(pe.shape)}")
+        scores["pe_sigma"] = {m: pe[:, i] for i, m in enumerate(modalities)}
+    if out.quality:
+        scores["quality"] = dict(out.quality)
+    return scores
+
+
+@torch.no_grad()
+def predict(model: MultimodalModel, data: MultimodalData, specs: dict[str, NoiseSpec], protocol,
+            num_levels: int, generator: torch.Generator, batch_size: int = 512,
+            device: torch.device | str = "cpu") -> Predictions:
+    """Run the model in eval mode over ``data`` corrupted by ``protocol`` (an object or a
+    string)."""
+    if isinstance(protocol, str):
+        protocol = protocol_from_string(protocol)
+    if len(data) == 0:
+        raise ValueError("cannot evaluate on an empty split")
+    was_training = model.training
+    model.eval()
+    parts: dict[str, list] = {"logits": [], "weights": [], "y": []}
+    uni = {k: [] for k in model.modalities}
+    scores: dict[str, dict[str, list]] = {}
+    lev = {k: [] for k in model.modalities}
+    try:
+        for batch in data.batches(batch_size):
+            batch = corrupt_batch(batch.to(device), protocol, specs, num_levels, generator)
+            out = model(batch.x, batch.levels)
+            parts["logits"].append(out.logits.float().cpu())
+            parts["y"].append(batch.y.cpu())
+            if out.weights is not None:
+                parts["weights"].append(out.weights.float().cpu())
+            for k in model.modalities:
+                uni[k].append(out.unimodal_logits[k].float().cpu())
+                lev[k].append(batch.levels[k].cpu())
+            for name, per_mod in output_scores(out, model.modalities).items():
+                for k, v in per_mod.items():
+                    scores.setdefault(name, {}).setdefault(k, []).append(v.float().cpu())
+    finally:
+        model.train(was_training)
+    scores_cat = {name: {k: torch.cat(v) for k, v in per_mod.items()}
+                  for name, per_mod in scores.items()}
+    return Predictions(
+        logits=torch.cat(parts["logits"]),
+        unimodal_logits={k: torch.cat(v) for k, v in uni.items()},
+        quality=scores_cat.get("quality", {}),
+        weights=torch.cat(parts["weights"]) if parts["weights"] else None,
+        levels={k: torch.cat(v) for k, v in lev.items()},
+        y=torch.cat(parts["y"]), scores=scores_cat)
+
+
+def quality_spearman(pred: Predictions, num_levels: int) -> dict[str, dict[str, float]]:
+    """Spearman of each modality's quality score with its true level: overall, low and high levels.
+
+    low = levels 1..ceil(L/2), high = levels ceil(L/2)..L (they share the middle level), so that
+    each range asks whether the score still orders slight noise and heavy noise correctly.
+    """
+    mid = (num_levels + 1) // 2
+    out = {}
+    for k, q in pred.quality.items():
+        lv = pred.levels[k]
+        low, high = lv <= mid, lv >= mid
+        out[k] = {"overall": spearman(q, lv), "low": spearman(q[low], lv[low]),
+                  "high": spearman(q[high], lv[high])}
+    return out
+
+
+def standard_protocols(modalities: list[str], num_levels: int) -> list[str]:
+    """clean, each modality alone at every level, all modalities at every level, random."""
+    protos = ["clean"]
+    protos += [f"one:{m}@{l}" for m in sorted(modalities) for l in range(2, num_levels + 1)]
+    protos += [f"all@{l}" for l in range(2, num_levels + 1)]
+    protos += ["random"]
+    return protos
+
+
+def evaluate(model: MultimodalModel, data: MultimodalData, specs: dict[str, NoiseSpec],
+             num_levels: int, protocols: list[str] | None = None, seed: int = 0,
+             batch_size: int = 512, device: torch.device | str = "cpu") -> dict:
+    """Metrics per protocol (accuracy, unimodal accuracies, mean weights), Spearman of the quality
+    score under the random protocol, and the model's dependency statistic.
+
+    Each protocol draws its noise from a generator seeded with ``seed``, so every method sees the
+    same corrupted test set.
+    """
+    protocols = protocols or standard_protocols(model.modalities, num_levels)
+    dev = torch.device(device)
+    report: dict = {"protocols": {}}
+    for label in protocols:
+        gen = torch.Generator(device=dev).manual_seed(seed)
+        pred = predict(model, data, specs, label, num_levels, gen, batch_size, dev)
+        entry = {"accuracy": accuracy(pred.logits, pred.y),
+                 "unimodal": {k: accuracy(v, pred.y) for k, v in pred.unimodal_logits.items()}}
+        if pred.weights is not None:
+            entry["mean_weights"] = dict(zip(model.modalities, pred.weights.mean(0).tolist()))
+        report["protocols"][label] = entry
+        if label.startswith("random"):
+            report["spearman"] = quality_spearman(pred, num_levels)
+    dep = getattr(model, "dependency", None)
+    if dep is not None:
+        report["dependency"] = dict(zip(model.modalities, dep.value.tolist()))
+        report["dependency_normalised"] = dict(zip(model.modalities, dep.normalised().tolist()))
+    return report

@@ -1,0 +1,159 @@
+"""One trainer for every method: seeded, scheduled noise injection, clipping, AMP on cuda,
+per-epoch history, tqdm progress, and a clear stop on a non-finite loss.
+"""
+from __future__ import annotations
+
+import math
+import time
+from contextlib import nullcontext
+from pathlib import Path
+
+import torch
+from tqdm.auto import tqdm
+
+from ..config import ModelConfig, TrainConfig
+from ..corrupt import NoiseSpec, corrupt_batch, random_per_sample
+from ..data.dataset import MultimodalSplits
+from ..models.encoders import build_encoders
+from .metrics import accuracy
+from ..models import build_model
+from ..models.base import MultimodalModel
+from .schedule import Schedule
+from ..seed import seed_everything
+
+VAL_NOISE_SEED = 12345  # the validation split is corrupted the same way at every epoch
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    """'auto' -> cuda when available, else cpu; 'cuda' without a GPU is an error, not a fallback."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name not in ("cpu", "cuda") and not name.startswith("cuda:"):
+        raise ValueError(f"unknown device {name!r}; use auto, cpu or cuda")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise RuntimeError(f"device {name!r} requested but torch sees no CUDA GPU")
+    return torch.device(name)
+
+
+def make_optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum,
+                               weight_decay=cfg.weight_decay)
+    return torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+
+
+@torch.no_grad()
+def _val_accuracy(model, splits, specs, num_levels, device, protocol) -> float:
+    from .evaluate import predict
+    gen = torch.Generator(device=device).manual_seed(VAL_NOISE_SEED)
+    pred = predict(model, splits.val, specs, protocol, num_levels, gen, 512, device)
+    return accuracy(pred.logits, pred.y)
+
+
+def _save_state(path: Path, epoch: int, model, opt, sched, gens, history) -> None:
+    tmp = path.with_suffix(".tmp")
+    torch.save({"format": "udml-train-state", "epoch": epoch, "method": model.config.method,
+                "model": model.state_dict(), "optimizer": opt.state_dict(),
+                "scheduler": sched.state_dict(), "rng_cpu": torch.get_rng_state(),
+                "generators": [g.get_state() for g in gens], "history": history}, tmp)
+    tmp.replace(path)
+
+
+def _load_state(path: Path, model, opt, sched, gens) -> tuple[int, list[dict]]:
+    """Restore a training state saved by `_save_state`; return (next epoch, history)."""
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    if state.get("format") != "udml-train-state" or state.get("method") != model.config.method:
+        raise ValueError(f"{path} is not a training state of a {model.config.method!r} model")
+    model.load_state_dict(state["model"])
+    opt.load_state_dict(state["optimizer"])
+    sched.load_state_dict(state["scheduler"])
+    torch.set_rng_state(state["rng_cpu"])
+    for g, st in zip(gens, state["generators"]):
+        g.set_state(st)
+    return state["epoch"] + 1, state["history"]
+
+
+def train(model: MultimodalModel, splits: MultimodalSplits, specs: dict[str, NoiseSpec],
+          cfg: TrainConfig, state_path: str | Path | None = None) -> list[dict]:
+    """Train ``model`` in place on ``splits.train``; return one history dict per epoch.
+
+    The schedule (udml.training.schedule) decides per epoch whether batches are corrupted (the
+    reference protocol: a share ``clean_share`` of samples clean, the rest at independent uniform
+    levels per modality) and whether s_hat enters the weights.  ``splits`` may be any object with
+    the attributes of `MultimodalSplits` whose splits yield `Batch`es from ``batches()``.
+
+    With ``state_path``, the full training state (model, optimiser, schedule, generators, history)
+    is written there after every epoch, and a run that finds one resumes from it.
+    """
+    device = resolve_device(cfg.device)
+    model.to(device)
+    num_levels = model.config.num_levels
+    order_gen = torch.Generator().manual_seed(cfg.seed + 1)
+    noise_gen = torch.Generator(device=device).manual_seed(cfg.seed + 2)
+    schedule = Schedule(cfg.epochs, cfg.warmup, cfg.uncertainty_start)
+    opt = make_optimizer(model, cfg)
+    sched = torch.optim.lr_scheduler.MultiStepLR(opt, [max(1, round(cfg.lr_drop * cfg.epochs))], 0.1)
+    use_amp = cfg.amp and device.type == "cuda"
+    autocast = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if use_amp else nullcontext
+    train_protocol = random_per_sample(cfg.clean_share)
+    history: list[dict] = []
+    start = 0
+    state_path = Path(state_path) if state_path else None
+    if state_path and state_path.is_file():
+        start, history = _load_state(state_path, model, opt, sched, (order_gen, noise_gen))
+    bar = tqdm(range(start, cfg.epochs), desc=f"train {model.config.method}", disable=not cfg.progress,
+               leave=False)
+    for epoch in bar:
+        phase = schedule.phase(epoch)
+        model.use_uncertainty = phase.use_uncertainty
+        model.train()
+        t0, sums, correct, seen = time.perf_counter(), {}, 0, 0
+        for step, batch in enumerate(splits.train.batches(cfg.batch_size, True, order_gen)):
+            batch = batch.to(device)
+            if phase.noisy:
+                batch = corrupt_batch(batch, train_protocol, specs, num_levels, noise_gen)
+            with autocast():
+                out = model(batch.x, batch.levels)
+                loss, parts = model.loss(out, batch, epoch)
+            total = loss.item()
+            if not math.isfinite(total):
+                raise FloatingPointError(
+                    f"non-finite loss {total} at epoch {epoch}, step {step} "
+                    f"({model.config.method}); parts: {parts}. Lower the learning rate or check "
+                    "the inputs.")
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+            opt.step()
+            n = batch.y.shape[0]
+            for k, v in {"total": total, **parts}.items():
+                sums[k] = sums.get(k, 0.0) + v * n
+            correct += (out.logits.argmax(1) == batch.y).sum().item()
+            seen += n
+        sched.step()
+        row = {"epoch": epoch, "noisy": phase.noisy, "use_uncertainty": phase.use_uncertainty,
+               "lr": opt.param_groups[0]["lr"], "train_acc": correct / seen,
+               **{f"loss_{k}": v / seen for k, v in sums.items()},
+               "val_acc_clean": _val_accuracy(model, splits, specs, num_levels, device, "clean"),
+               "val_acc_noisy": _val_accuracy(model, splits, specs, num_levels, device, "random"),
+               "seconds": time.perf_counter() - t0}
+        dep = getattr(model, "dependency", None)
+        if dep is not None and int(dep.updates) > 0:
+            row["dependency"] = dict(zip(model.modalities, dep.value.tolist()))
+        history.append(row)
+        if state_path:
+            _save_state(state_path, epoch, model, opt, sched, (order_gen, noise_gen), history)
+        bar.set_postfix(loss=f"{row['loss_total']:.3f}", val=f"{row['val_acc_clean']:.3f}",
+                        samples_per_s=f"{seen / row['seconds']:.0f}")
+    model.eval()
+    return history
+
+
+def fit(splits: MultimodalSplits, model_cfg: ModelConfig, train_cfg: TrainConfig,
+        specs: dict[str, NoiseSpec] | None = None) -> tuple[MultimodalModel, list[dict]]:
+    """Seed, build the default encoders and the model for ``model_cfg.method``, and train it."""
+    from ..corrupt.scales import default_specs
+    seed_everything(train_cfg.seed)
+    specs = specs if specs is not None else default_specs(splits)
+    model = build_model(build_encoders(splits.shapes, model_cfg), splits.num_classes, model_cfg)
+    return model, train(model, splits, specs, train_cfg)
