@@ -60,3 +60,12 @@ def test_the_pins_change_the_bits_they_claim_to_fix():
         runs[capability] = subprocess.run([sys.executable, "-c", code], env=env, check=True,
                                           capture_output=True, text=True, timeout=120).stdout
     assert runs["avx2"] != runs["default"]
+
+
+def test_results_files_record_the_numerics_in_force():
+    from udml.experiments.files import environment
+
+    numerics = environment()["numerics"]
+    assert numerics["MKL_CBWR"] == os.environ.get("MKL_CBWR") == "COMPATIBLE"
+    assert numerics["mkldnn"] is False
+    assert numerics["cpu_capability"] in {"DEFAULT", "AVX2", "AVX512", "NEON", "SVE256", "ZVECTOR", "VSX"}

@@ -15,11 +15,15 @@ RESULTS_FORMAT = "udml-results"
 
 
 def environment(device: str | torch.device = "cpu") -> dict:
-    """Library versions and the device, recorded beside every result."""
+    """Library versions, the device and the CPU numerics in force (`udml.numerics`), recorded
+    beside every result."""
     from .. import __version__
     return {"udml": __version__, "torch": torch.__version__, "numpy": np.__version__,
             "python": sys.version.split()[0], "platform": platform.platform(terse=True),
-            "device": str(device), "threads": torch.get_num_threads()}
+            "device": str(device), "threads": torch.get_num_threads(),
+            "numerics": {"cpu_capability": torch.backends.cpu.get_cpu_capability(),
+                         "MKL_CBWR": os.environ.get("MKL_CBWR"),
+                         "mkldnn": torch.backends.mkldnn.enabled}}
 
 
 def write_results(path: str | Path, record: dict) -> Path:
