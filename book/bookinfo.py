@@ -1,7 +1,8 @@
 """Facts about the book, each read from the one file that holds it.
 
 The chapters and their order come from ``_toc.yml``; the repository's public address (used by the
-Colab badges and the install cells) comes from ``_config.yml``; a chapter ``book/NN_name.ipynb``
+Colab badges, the install cells, the README's badges, the package's URLs and the citation file)
+comes from ``_config.yml``; a chapter ``book/NN_name.ipynb``
 has its py:percent twin at ``book/NN_name.py`` (``jupytext.toml``). ``build.py``, ``colab.py``,
 ``check_rendered.py`` and ``tests/test_book.py`` all ask this module instead of repeating them.
 """
@@ -123,6 +124,12 @@ def colab_url(notebook: Path, root: Path = ROOT) -> str:
     repo = repository(root)
     return (f"https://colab.research.google.com/github/{repo['owner']}/{repo['name']}/blob/"
             f"{repo['branch']}/{relative(notebook, root)}")
+
+
+def pages_url(root: Path = ROOT) -> str:
+    """Where GitHub Pages publishes the built book (GitHub lower-cases the owner in the host)."""
+    repo = repository(root)
+    return f"https://{repo['owner'].lower()}.github.io/{repo['name']}/"
 
 
 def install_target(root: Path = ROOT) -> str:

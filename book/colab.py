@@ -1,19 +1,24 @@
 #!/usr/bin/env python
-"""Keep every chapter's Colab badge and install cell in line with ``_config.yml``.
+"""Keep every copy of the repository's address in line with ``_config.yml``: the one command.
 
-Each chapter (a ``.ipynb`` listed in ``_toc.yml``) and its py:percent twin must
+``_config.yml`` (``repository.url``, ``repository.branch``) holds the address. Each chapter (a
+``.ipynb`` listed in ``_toc.yml``) and its py:percent twin must
 
 * open with a markdown cell that carries an "Open In Colab" badge whose link is the Colab
-  address of that very notebook on the repository named in ``_config.yml`` (``repository.url``
-  and ``repository.branch``), and
+  address of that very notebook on the repository named in ``_config.yml``, and
 * have as its first code cell the idempotent install guard: ``import udml``, and only if that
   fails ``%pip install`` it (with its data) from the same repository. Nothing else is
   installed, so nothing that Colab already ships gets pinned or replaced.
 
-    python book/colab.py --check   # list every chapter that is out of line; exit 1 if any
-    python book/colab.py --fix     # rewrite badges and install cells from _config.yml
+The README's badges, the package's URLs in ``pyproject.toml`` and the addresses in
+``CITATION.cff`` are checked and rewritten too (``addresses.py``); the book's launch buttons are
+built from ``_config.yml`` by Jupyter Book itself.
 
-Run ``--fix`` after changing the repository's address in ``_config.yml``.
+    python book/colab.py --check   # list everything out of line; exit 1 if anything is
+    python book/colab.py --fix     # rewrite badges, install cells, URLs from _config.yml
+
+Run ``--fix`` after changing the repository's address in ``_config.yml``. It rewrites only the
+sources of those cells and lines: the notebooks' stored outputs stay as they are.
 """
 from __future__ import annotations
 
@@ -27,9 +32,10 @@ import nbformat
 from jupytext.config import load_jupytext_config
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import addresses  # noqa: E402
 import bookinfo  # noqa: E402
 
-BADGE_IMAGE = "https://colab.research.google.com/assets/colab-badge.svg"
+BADGE_IMAGE = addresses.COLAB_BADGE_IMAGE
 BADGE_PATTERN = re.compile(r"\[!\[Open In Colab\]\([^)\s]*\)\]\([^)\s]*\)")
 _HEADING = re.compile(r"^#\s")
 
@@ -143,27 +149,28 @@ def fix(root: Path = bookinfo.ROOT) -> list[Path]:
     return changed
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, root: Path = bookinfo.ROOT) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     mode = parser.add_mutually_exclusive_group(required=True)
-    mode.add_argument("--check", action="store_true", help="report chapters out of line")
-    mode.add_argument("--fix", action="store_true", help="rewrite badges and install cells")
+    mode.add_argument("--check", action="store_true", help="report everything out of line")
+    mode.add_argument("--fix", action="store_true",
+                      help="rewrite badges, install cells and URLs from _config.yml")
     args = parser.parse_args(argv)
-    if bookinfo.is_placeholder():
+    if bookinfo.is_placeholder(root):
         print(f"note: _config.yml repository.url is still the placeholder "
-              f"({bookinfo.repository()['url']}); badges and install cells point there.")
+              f"({bookinfo.repository(root)['url']}); badges and install cells point there.")
     if args.fix:
-        for path in fix():
-            print(f"rewrote {bookinfo.relative(path)}")
-    found = check()
+        for path in fix(root) + addresses.fix(root):
+            print(f"rewrote {bookinfo.relative(path, root)}")
+    found = check(root) + addresses.check(root)
     for problem in found:
         print(problem, file=sys.stderr)
     if found:
         print(f"{len(found)} problem(s); `python book/colab.py --fix` rewrites them",
               file=sys.stderr)
         return 1
-    print(f"ok: {len(bookinfo.chapters())} chapter(s) carry the badge and install cell "
-          f"for {bookinfo.repository()['url']}")
+    print(f"ok: {len(bookinfo.chapters(root))} chapter(s) carry the badge and install cell, and "
+          f"{', '.join(addresses.TARGETS)} the address, of {bookinfo.repository(root)['url']}")
     return 0
 
 

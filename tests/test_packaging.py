@@ -7,6 +7,7 @@ site-packages of torch and numpy, never the repository.
 """
 from __future__ import annotations
 
+import email.parser
 import importlib.util
 import json
 import os
@@ -18,9 +19,11 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from _reuse import licence_ids, licence_of
 
 ROOT = Path(__file__).resolve().parents[1]
-SOURCES = ("pyproject.toml", "setup.py", "MANIFEST.in", "README.md", "udml", "data", "results")
+SOURCES = ("pyproject.toml", "setup.py", "MANIFEST.in", "README.md", "LICENSES", "udml", "data",
+           "results")
 RESULTS = sorted((ROOT / "results").glob("*/*.json"))  # the merged results files
 TEST_COMMAND = ('python3 -m venv .venv && .venv/bin/pip install torch==2.13.0 -e ".[test]" '
                 '&& .venv/bin/python -m pytest')
@@ -111,6 +114,45 @@ def test_installed_wheel_loads_mfeat_outside_the_checkout(wheel, tmp_path):
     assert Path(report["results"]).resolve() == (target / "udml" / "_results").resolve()
     assert report["main"] == sorted(p.stem for p in RESULTS if p.parent.name == "main")
     assert not any(p and Path(p).resolve() == ROOT for p in report["path"])
+
+
+@needs_build_tools
+def test_wheel_states_its_licence_and_carries_the_texts(wheel):
+    expression = _pyproject()["project"]["license"]
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+        (metadata,) = [n for n in names if n.endswith(".dist-info/METADATA")]
+        meta = email.parser.Parser().parsestr(archive.read(metadata).decode("utf-8"))
+        texts = {n.rsplit("/", 1)[-1]: archive.read(n) for n in names
+                 if ".dist-info/licenses/LICENSES/" in n}
+        data_note = archive.read("udml/_data/README.md").decode("utf-8")
+    assert meta["License-Expression"] == expression
+    assert sorted(meta.get_all("License-File")) == sorted(f"LICENSES/{n}" for n in texts)
+    assert set(texts) == {f"{i}.txt" for i in licence_ids(expression)}
+    for name, text in texts.items():
+        assert text == (ROOT / "LICENSES" / name).read_bytes()
+    # the data's own licence and whom to credit travel with the data
+    assert "Creative Commons Attribution 4.0 International (CC BY 4.0)" in data_note
+    assert "van Breukelen" in data_note
+
+
+def _repository_path(name: str) -> str:
+    """The repository file a wheel member was built from (setup.py copies data/ and results/)."""
+    for inside, outside in (("udml/_data/", "data/"), ("udml/_results/", "results/")):
+        if name.startswith(inside):
+            return outside + name.removeprefix(inside)
+    return name
+
+
+@needs_build_tools
+def test_licence_expression_covers_every_file_the_wheel_ships(wheel):
+    members = [n for n in zipfile.ZipFile(wheel).namelist() if ".dist-info/" not in n]
+    sources = {n: _repository_path(n) for n in members}
+    assert "data/mfeat.npz" in sources.values()
+    unknown = [s for s in sources.values() if licence_of(s) is None]
+    assert unknown == [], "REUSE.toml gives these shipped files no licence"
+    needed = set().union(*(licence_ids(licence_of(s)) for s in sources.values()))
+    assert needed == licence_ids(_pyproject()["project"]["license"])
 
 
 # ---------------------------------------------------------------- set-up files agree
