@@ -146,8 +146,11 @@ def test_corrupt_run_file_is_named(copy):
     bad.write_text('{"format": "udml-res')
     with pytest.raises(ValueError, match=rf"corrupt run file {re.escape(str(bad))}"):
         sweep.run_experiment("smoke", jobs=2, out_dir=copy, progress=False)
-    bad.write_text('{"format": "udml-results", "metrics": {}}')
+    bad.write_text('{"format": "udml-results", "config": {}, "metrics": {}}')
     with pytest.raises(ValueError, match=r"corrupt run file .*static-seed0\.json.*no \["):
+        sweep.run_experiment("smoke", jobs=2, out_dir=copy, progress=False)
+    bad.write_text('{"format": "udml-results", "metrics": {}}')
+    with pytest.raises(ValueError, match=r"corrupt run file .*static-seed0\.json.*no 'config'"):
         sweep.run_experiment("smoke", jobs=2, out_dir=copy, progress=False)
 
 

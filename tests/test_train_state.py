@@ -118,6 +118,10 @@ def test_empty_training_split_is_named(synth):
         T.train(fresh(synth, mcfg, 0), splits, SPECS, TrainConfig(epochs=1, progress=False))
 
 
-def test_state_file_permissions_and_no_stray_temporary(synth, one_epoch_state):
-    path, *_ = one_epoch_state
-    assert not list(path.parent.glob("*.tmp"))
+def test_unwritable_state_path_stops_before_training(synth, tmp_path, monkeypatch):
+    (tmp_path / "file").write_text("x")
+    monkeypatch.setattr(T, "corrupt_batch", lambda *a: pytest.fail("training started"))
+    mcfg = ModelConfig(method="static")
+    with pytest.raises(NotADirectoryError, match="state_path"):
+        T.train(fresh(synth, mcfg, 0), synth, SPECS, TrainConfig(epochs=2, warmup=0.0,
+                progress=False), tmp_path / "file" / "state.pt")

@@ -6,6 +6,7 @@ CPU datasets of this book. Every results file and checkpoint stores the resolved
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import asdict, dataclass, fields
 
 METHODS = ("static", "late", "pe", "naive", "udml", "oracle", "qmf", "tmc")
@@ -107,9 +108,9 @@ def _to_int(name: str, v) -> int:
             return int(v.strip())
         except ValueError:
             pass
-    elif isinstance(v, int) and not isinstance(v, bool):
-        return v
-    elif isinstance(v, float) and v.is_integer():
+    elif isinstance(v, numbers.Integral) and not isinstance(v, bool):
+        return int(v)
+    elif isinstance(v, numbers.Real) and float(v).is_integer():
         return int(v)
     raise TypeError(f"{name} must be an integer, got {v!r}")
 
@@ -120,11 +121,13 @@ def _to_float(name: str, v) -> float:
             v = float(v.strip())
         except ValueError:
             raise TypeError(f"{name} must be a number, got {v!r}") from None
-    elif isinstance(v, bool) or not isinstance(v, (int, float)):
+    elif isinstance(v, bool) or not isinstance(v, numbers.Real):
         raise TypeError(f"{name} must be a number, got {v!r}")
     if not math.isfinite(v):
         raise ValueError(f"{name} must be finite, got {v!r}")
-    return v  # an int stays an int (a valid float), so stored configs keep what was given
+    # a Python int stays an int (a valid float), so stored configs keep what was given;
+    # numpy scalars become Python floats (JSON-ready)
+    return v if type(v) in (int, float) else float(v)
 
 
 def coerce_fields(cfg) -> None:

@@ -18,7 +18,7 @@ from .encoders import build_encoders
 from .metrics import accuracy
 from .models import build_model
 from .models.base import MultimodalModel
-from .paths import atomic_write
+from .paths import atomic_write, check_output_path
 from .schedule import Schedule
 from .seed import seed_everything
 from .train_state import (STATE_FORMAT, check_identity, read_state, restore_transient_buffers,
@@ -110,6 +110,8 @@ def train(model: MultimodalModel, splits: MultimodalSplits, specs: dict[str, Noi
     start = 0
     state_path = Path(state_path) if state_path else None
     identity = run_identity(model.config, splits, specs, cfg) if state_path else None
+    if state_path:
+        check_output_path(state_path, "state_path")
     if state_path and state_path.exists():
         start, history = _load_state(state_path, model, opt, sched, (order_gen, noise_gen),
                                      identity)
