@@ -108,9 +108,10 @@ def _to_int(name: str, v) -> int:
             return int(v.strip())
         except ValueError:
             pass
-    elif isinstance(v, numbers.Integral) and not isinstance(v, bool):
-        return int(v)
-    elif isinstance(v, numbers.Real) and float(v).is_integer():
+    elif isinstance(v, bool):
+        pass
+    elif isinstance(v, numbers.Integral) or (isinstance(v, numbers.Real)
+                                             and float(v).is_integer()):
         return int(v)
     raise TypeError(f"{name} must be an integer, got {v!r}")
 
