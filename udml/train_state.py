@@ -76,8 +76,9 @@ def check_identity(path: Path, saved: dict | None, current: dict) -> None:
     diff = [f"{k}: {_short(a.get(k))} in the state file, {_short(b.get(k))} now"
             for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
     if diff:
+        more = f"; and {len(diff) - 6} more" if len(diff) > 6 else ""
         raise ValueError(f"training state {path} was made by another run; it differs in "
-                         f"{'; '.join(diff)}. Delete it (or pass another state_path) to start "
+                         f"{'; '.join(diff[:6])}{more}. Delete it (or pass another state_path) to start "
                          "this run afresh, or resume with the settings it was made with.")
 
 
