@@ -15,9 +15,9 @@ from .results import check_entries, read_results, write_results
 from .sweep import TRAIN_KIND, load_run, make_jobs, unseen_protocols
 
 LAYOUT = "udml-sweep-1"
-MERGED_ENTRIES = {"experiment": dict, "dataset": str, "seeds": list, "variants": list,
-                  "methods": list, "kinds": list, "protocols": dict, "config": dict,
-                  "environment": dict, "metrics": dict}
+# what the readers (tidy_rows, udml.comparisons, udml.claims) take from a merged file
+MERGED_ENTRIES = {"dataset": str, "seeds": list, "variants": list, "methods": list, "kinds": list,
+                  "protocols": dict, "config": dict, "metrics": dict}
 HISTORY_FIELDS = ("noisy", "use_uncertainty", "train_acc", "val_acc_clean", "val_acc_noisy",
                   "loss_total")
 

@@ -21,8 +21,9 @@ from .models.base import MultimodalModel
 from .paths import atomic_write, check_output_path
 from .schedule import Schedule
 from .seed import seed_everything
-from .train_state import (STATE_FORMAT, check_identity, read_state, restore_transient_buffers,
-                          run_identity, transient_buffers)
+from .train_state import (STATE_FORMAT, check_identity, global_rng_states, read_state,
+                          restore_global_rng_states, restore_transient_buffers, run_identity,
+                          transient_buffers)
 from .validation import check_training_data
 
 VAL_NOISE_SEED = 12345  # the validation split is corrupted the same way at every epoch
@@ -59,7 +60,8 @@ def _save_state(path: Path, epoch: int, model, opt, sched, gens, history, identi
         torch.save({"format": STATE_FORMAT, "epoch": epoch, "method": model.config.method,
                     "made_from": identity, "model": model.state_dict(),
                     "transient": transient_buffers(model), "optimizer": opt.state_dict(),
-                    "scheduler": sched.state_dict(), "rng_cpu": torch.get_rng_state(),
+                    "scheduler": sched.state_dict(),
+                    "rng": global_rng_states(next(model.parameters()).device),
                     "generators": [g.get_state() for g in gens], "history": history}, f)
     atomic_write(path, dump, binary=True)
 
@@ -75,7 +77,7 @@ def _load_state(path: Path, model, opt, sched, gens, identity) -> tuple[int, lis
     restore_transient_buffers(model, state["transient"])
     opt.load_state_dict(state["optimizer"])
     sched.load_state_dict(state["scheduler"])
-    torch.set_rng_state(state["rng_cpu"])
+    restore_global_rng_states(state["rng"], next(model.parameters()).device)
     for g, st in zip(gens, state["generators"]):
         g.set_state(st)
     return state["epoch"] + 1, state["history"]

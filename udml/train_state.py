@@ -94,6 +94,21 @@ def read_state(path: Path) -> dict:
     return state
 
 
+def global_rng_states(device: torch.device) -> dict[str, Tensor]:
+    """The global RNG states a training step draws from (dropout): the CPU one, and the CUDA
+    one of ``device`` when training on a GPU."""
+    states = {"cpu": torch.get_rng_state()}
+    if device.type == "cuda":
+        states["cuda"] = torch.cuda.get_rng_state(device)
+    return states
+
+
+def restore_global_rng_states(states: dict[str, Tensor], device: torch.device) -> None:
+    torch.set_rng_state(states["cpu"])
+    if device.type == "cuda" and "cuda" in states:
+        torch.cuda.set_rng_state(states["cuda"], device)
+
+
 def transient_buffers(model: nn.Module) -> dict[str, Tensor]:
     """The buffers ``model`` keeps out of its state dict (registered with persistent=False)."""
     kept = set(model.state_dict())
