@@ -173,3 +173,15 @@ def test_bad_specs_and_inputs_name_the_modality():
     _err(r"'fou': empty batch", x={"fou": torch.zeros(0, 7), "pix": torch.zeros(0, 1, 6, 5)},
          levels={"fou": lv(), "pix": lv()})
     _err("generator must be a torch.Generator", generator=None, exc=TypeError)
+
+
+def test_levels_to_strength_refuses_levels_outside_1_to_L():
+    from udml.corrupt import levels_to_strength
+    with pytest.raises(ValueError, match="levels must lie in 1..11, got min 0"):
+        levels_to_strength(torch.tensor([0, 1]), 11)
+    with pytest.raises(ValueError, match="levels must lie in 1..11, got min 1, max 12"):
+        levels_to_strength(torch.tensor([1, 12]), 11)
+    with pytest.raises(ValueError, match="num_levels must be an int >= 2, got 1"):
+        levels_to_strength(torch.tensor([1]), 1)
+    with pytest.raises(ValueError, match="integers"):
+        levels_to_strength(torch.tensor([1.5]), 11)

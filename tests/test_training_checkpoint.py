@@ -56,3 +56,37 @@ def test_incompatible_and_broken_checkpoints(trained, tmp_path):
     from udml.models.encoders import build_encoders
     with pytest.raises(ValueError, match="do not match the encoders"):
         load_checkpoint(path, encoders=build_encoders({"fou": (76,), "kar": (64,)}, model.config))
+
+
+def test_forward_flags_round_trip(trained, tmp_path):
+    splits, model, tcfg = trained
+    x = {k: v[:64] for k, v in splits.test.x.items()}
+    model.eval()
+    outs = {}
+    for flag in (False, True):
+        model.use_uncertainty = flag
+        outs[flag] = model(x).weights
+        loaded, _ = load_checkpoint(save_checkpoint(tmp_path / f"{flag}.pt", model, splits.shapes))
+        assert loaded.use_uncertainty is flag
+        torch.testing.assert_close(loaded(x).weights, outs[flag], rtol=0, atol=0)
+    assert not torch.equal(outs[False], outs[True])  # the flag matters, so the test can fail
+
+
+def test_bad_checkpoint_paths_leave_nothing(trained, tmp_path):
+    splits, model, _ = trained
+    with pytest.raises(IsADirectoryError):
+        save_checkpoint(tmp_path, model, splits.shapes)
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(NotADirectoryError):
+        save_checkpoint(tmp_path / "file" / "m.pt", model, splits.shapes)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
+
+
+def test_checkpoint_missing_flags_is_named(trained, tmp_path):
+    splits, model, _ = trained
+    path = save_checkpoint(tmp_path / "m.pt", model, splits.shapes)
+    ckpt = torch.load(path, weights_only=True)
+    del ckpt["forward_flags"]
+    torch.save(ckpt, tmp_path / "old.pt")
+    with pytest.raises(ValueError, match="forward_flags"):
+        load_checkpoint(tmp_path / "old.pt")

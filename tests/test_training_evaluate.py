@@ -42,3 +42,54 @@ def test_evaluate_report_structure():
     assert rep["protocols"]["one:fou@11"]["unimodal"]["fou"] < clean["unimodal"]["fou"]
     with pytest.raises(ValueError, match="empty"):
         evaluate(model, splits.test.subset(torch.arange(0)), SPECS, 11, ["clean"])
+
+
+@pytest.fixture(scope="module")
+def small():
+    splits = load_dataset("mfeat", seed=0)
+    model, _ = fit(splits, ModelConfig(method="static"), TrainConfig(epochs=1, progress=False),
+                   SPECS)
+    return splits, model
+
+
+def test_evaluate_refuses_another_number_of_levels(small):
+    splits, model = small
+    with pytest.raises(ValueError, match="num_levels 5 .* model was built with num_levels = 11"):
+        evaluate(model, splits.test, SPECS, 5, ["clean"])
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without a GPU")
+def test_evaluate_on_a_missing_gpu_is_named(small):
+    splits, model = small
+    with pytest.raises(RuntimeError, match="torch sees no CUDA GPU"):
+        evaluate(model, splits.test, SPECS, 11, ["clean"], device="cuda")
+
+
+def test_evaluate_wants_one_split_and_a_list_of_protocols(small):
+    splits, model = small
+    with pytest.raises(TypeError, match="one split .e.g. splits.test."):
+        evaluate(model, splits, SPECS, 11, ["clean"])
+    with pytest.raises(TypeError, match="a list of protocol labels.*\\['clean'\\]"):
+        evaluate(model, splits.test, SPECS, 11, "clean")
+
+
+def test_evaluate_checks_every_protocol_first(small, monkeypatch):
+    import udml.training.evaluate as E
+    splits, model = small
+    calls = []
+    real = E.predict
+    monkeypatch.setattr(E, "predict", lambda *a, **k: calls.append(1) or real(*a, **k))
+    with pytest.raises(ValueError, match="level 12 is above the top level"):
+        evaluate(model, splits.test, SPECS, 11, ["clean", "all@12"])
+    with pytest.raises(ValueError, match="names modality 'kar'"):
+        evaluate(model, splits.test, SPECS, 11, ["clean", "one:kar@3"])
+    assert calls == []
+
+
+def test_evaluate_checks_labels_against_the_model(small):
+    from udml.data.dataset import MultimodalData
+    splits, model = small
+    test = splits.test
+    bad = MultimodalData(test.x, test.y + 5)
+    with pytest.raises(ValueError, match="labels must lie in 0..9"):
+        evaluate(model, bad, SPECS, 11, ["clean"])

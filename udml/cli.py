@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import ast
 import sys
+from pathlib import Path
 
 from .config import METHODS, ModelConfig, TrainConfig, config_to_dict
 
@@ -61,6 +62,24 @@ def run_one(dataset: str, method: str, seed: int, model_over: dict, train_over: 
             "metrics": metrics}
 
 
+def _preflight(args, model_over: dict, train_over: dict) -> None:
+    """Everything a ``train`` run could fail on after training, checked before it starts: the
+    settings, the protocols (against the dataset's modalities and L) and the output paths."""
+    from .data import load_dataset
+    from .paths import check_output_path
+    from .validation import check_protocols
+    mcfg = ModelConfig(method=args.method, **model_over)
+    TrainConfig(seed=args.seed, **train_over)
+    if args.protocols:
+        check_protocols(args.protocols, load_dataset(args.dataset, seed=args.seed).modalities,
+                        mcfg.num_levels)
+    check_output_path(args.out, "--out", args.overwrite)
+    if args.checkpoint:
+        check_output_path(args.checkpoint, "--checkpoint", args.overwrite)
+        if Path(args.checkpoint).resolve() == Path(args.out).resolve():
+            raise ValueError("--checkpoint and --out name the same file")
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv and argv[0] == "sweep":
@@ -72,12 +91,14 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--dataset", default="mfeat", help="mfeat | mfeat-all | synthetic")
     t.add_argument("--method", default="udml", choices=METHODS)
     t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
+    t.add_argument("--set", nargs="*", action="extend", default=[], metavar="KEY=VALUE",
                    help="override any ModelConfig / TrainConfig field, e.g. epochs=30 gamma=0")
     t.add_argument("--protocols", nargs="*", default=None,
                    help="evaluation protocols (default: clean, one:<m>@<l>, all@<l>, random)")
     t.add_argument("--checkpoint", default=None, help="also save the trained model here")
     t.add_argument("--out", required=True, help="results JSON to write")
+    t.add_argument("--overwrite", action="store_true",
+                   help="replace an existing --out / --checkpoint file (refused otherwise)")
     sub.add_parser("sweep", help="run a registered experiment (see python -m udml sweep --help)")
     sub.add_parser("bench", help="print the speed ratios (training step, corruption)")
     args = parser.parse_args(argv)
@@ -87,6 +108,10 @@ def main(argv: list[str] | None = None) -> int:
         return bench_main()
     from .experiments.files import write_results
     model_over, train_over = _parse_overrides(args.set)
+    try:
+        _preflight(args, model_over, train_over)
+    except (ValueError, TypeError, OSError) as e:
+        parser.error(str(e))
     record = run_one(args.dataset, args.method, args.seed, model_over, train_over,
                      args.protocols, args.checkpoint)
     path = write_results(args.out, record)

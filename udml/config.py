@@ -5,6 +5,8 @@ CPU datasets of this book. Every results file and checkpoint stores the resolved
 """
 from __future__ import annotations
 
+import math
+import numbers
 from dataclasses import asdict, dataclass, fields
 
 METHODS = ("static", "late", "pe", "naive", "udml", "oracle", "qmf", "tmc")
@@ -35,6 +37,8 @@ class ModelConfig:
     tmc_anneal_epochs: int = 10    # TMC's KL annealing length
 
     def __post_init__(self) -> None:
+        coerce_fields(self)
+        check_ranges(self, MODEL_RANGES)
         if self.method not in METHODS:
             raise ValueError(f"unknown method {self.method!r}; choose one of {METHODS}")
         if self.fusion_head not in ("concat", "sum", "gated"):
@@ -48,8 +52,6 @@ class ModelConfig:
                              "use auto, estimator, pe or oracle")
         if self.rescaling not in ("residual", "multiplicative"):
             raise ValueError(f"unknown rescaling {self.rescaling!r}; use residual or multiplicative")
-        if self.num_levels < 2:
-            raise ValueError(f"num_levels must be >= 2, got {self.num_levels}")
 
 
 @dataclass
@@ -71,14 +73,111 @@ class TrainConfig:
     progress: bool = True          # tqdm progress bar
 
     def __post_init__(self) -> None:
+        coerce_fields(self)
+        check_ranges(self, TRAIN_RANGES)
         if self.optimizer not in ("adamw", "sgd"):
             raise ValueError(f"unknown optimizer {self.optimizer!r}; use adamw or sgd")
         for name in ("warmup", "uncertainty_start", "clean_share", "lr_drop"):
             v = getattr(self, name)
             if not 0.0 <= v <= 1.0:
                 raise ValueError(f"{name} is a fraction in [0, 1], got {v}")
-        if self.epochs < 1 or self.batch_size < 1:
-            raise ValueError("epochs and batch_size must be >= 1")
+        if self.device not in ("auto", "cpu", "cuda") and not (
+                self.device.startswith("cuda:") and self.device[5:].isdigit()):
+            raise ValueError(f"unknown device {self.device!r}; use auto, cpu, cuda or cuda:N")
+
+
+_TRUE, _FALSE = ("true", "yes", "on", "1"), ("false", "no", "off", "0")
+
+
+def _to_bool(name: str, v, optional: bool):
+    if optional and (v is None or (isinstance(v, str) and v.strip().lower() == "none")):
+        return None
+    if isinstance(v, bool):
+        return v
+    if isinstance(v, int) and v in (0, 1):
+        return bool(v)
+    if isinstance(v, str) and v.strip().lower() in _TRUE + _FALSE:
+        return v.strip().lower() in _TRUE
+    none = " or none" if optional else ""
+    raise ValueError(f"{name} must be true or false{none}, got {v!r}")
+
+
+def _to_int(name: str, v) -> int:
+    if isinstance(v, str):
+        try:
+            return int(v.strip())
+        except ValueError:
+            pass
+    elif isinstance(v, bool):
+        pass
+    elif isinstance(v, numbers.Integral) or (isinstance(v, numbers.Real)
+                                             and float(v).is_integer()):
+        return int(v)
+    raise TypeError(f"{name} must be an integer, got {v!r}")
+
+
+def _to_float(name: str, v) -> float:
+    if isinstance(v, str):
+        try:
+            v = float(v.strip())
+        except ValueError:
+            raise TypeError(f"{name} must be a number, got {v!r}") from None
+    elif isinstance(v, bool) or not isinstance(v, numbers.Real):
+        raise TypeError(f"{name} must be a number, got {v!r}")
+    if not math.isfinite(v):
+        raise ValueError(f"{name} must be finite, got {v!r}")
+    # a Python int stays an int (a valid float), so stored configs keep what was given;
+    # numpy scalars become Python floats (JSON-ready)
+    return v if type(v) in (int, float) else float(v)
+
+
+def coerce_fields(cfg) -> None:
+    """Bring every field of the config dataclass ``cfg`` to its declared type, in place.
+
+    Values from the command line arrive as strings ("false", "64", "1e-3"): they are converted;
+    anything that does not convert (``epochs=2.5``, ``lr=abc``, ``amp=2``) is a TypeError or
+    ValueError naming the field, raised here rather than deep inside torch.
+    """
+    for f in fields(cfg):
+        v, kind = getattr(cfg, f.name), str(f.type).replace(" ", "")
+        if kind in ("bool", "bool|None"):
+            v = _to_bool(f.name, v, kind != "bool")
+        elif kind == "int":
+            v = _to_int(f.name, v)
+        elif kind == "float":
+            v = _to_float(f.name, v)
+        elif kind == "str" and not isinstance(v, str):
+            raise TypeError(f"{f.name} must be a string, got {v!r}")
+        setattr(cfg, f.name, v)
+
+
+# field -> (lowest, highest, whether the bounds are included); None: unbounded on that side
+MODEL_RANGES = {
+    "latent_dim": (1, None, True), "hidden_dim": (1, None, True), "num_levels": (2, None, True),
+    "dependency_momentum": (0.0, 1.0, (False, True)), "gamma": (0.0, None, True),
+    "beta": (0.0, None, True), "lambda_est": (0.0, None, True), "dropout": (0.0, 1.0, (True, False)),
+    "qmf_temperature": (0.0, None, False), "qmf_rank_weight": (0.0, None, True),
+    "tmc_anneal_epochs": (0, None, True),
+}
+TRAIN_RANGES = {
+    "epochs": (1, None, True), "batch_size": (1, None, True), "lr": (0.0, None, False),
+    "momentum": (0.0, 1.0, (True, False)), "weight_decay": (0.0, None, True),
+    "grad_clip": (0.0, None, False), "seed": (0, None, True),
+}
+
+
+def check_ranges(cfg, ranges: dict) -> None:
+    """Raise a ValueError naming the first field of ``cfg`` outside its range in ``ranges``."""
+    for name, (lo, hi, incl) in ranges.items():
+        v = getattr(cfg, name)
+        lo_in, hi_in = incl if isinstance(incl, tuple) else (incl, incl)
+        bad_lo = lo is not None and (v < lo if lo_in else v <= lo)
+        bad_hi = hi is not None and (v > hi if hi_in else v >= hi)
+        if bad_lo or bad_hi:
+            lo_s = "" if lo is None else f"{'>=' if lo_in else '>'} {lo}"
+            hi_s = "" if hi is None else f"{'<=' if hi_in else '<'} {hi}"
+            raise ValueError(f"{name} must be {' and '.join(p for p in (lo_s, hi_s) if p)}, "
+                             f"got {v!r}")
 
 
 def config_from_dict(cls, d: dict):

@@ -98,6 +98,15 @@ def levels_to_strength(levels: Tensor, num_levels: int) -> Tensor:
     is 1% of the top strength), so that telling slight noise from none is a real test, while the
     top levels destroy the modality.
     """
+    if isinstance(num_levels, bool) or not isinstance(num_levels, int) or num_levels < 2:
+        raise ValueError(f"num_levels must be an int >= 2, got {num_levels!r}")
+    if not isinstance(levels, Tensor) or levels.dtype == torch.bool \
+            or levels.is_floating_point() or levels.is_complex():
+        raise ValueError(f"levels must be integers (a long tensor), got "
+                         f"{getattr(levels, 'dtype', type(levels).__name__)}")
+    if levels.numel() and bool(((levels < 1) | (levels > num_levels)).any()):
+        raise ValueError(f"levels must lie in 1..{num_levels}, got min {int(levels.min())}, "
+                         f"max {int(levels.max())}")
     return ((levels - 1).to(torch.float32) / (num_levels - 1)).pow(2)
 
 

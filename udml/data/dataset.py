@@ -7,6 +7,8 @@ from typing import Iterator
 import torch
 from torch import Tensor
 
+from ..validation import check_features, check_labels
+
 
 @dataclass
 class Batch:
@@ -40,8 +42,10 @@ class MultimodalData:
     y: Tensor
 
     def __post_init__(self) -> None:
+        check_features(self.x)
         if not self.x:
             raise ValueError("MultimodalData needs at least one modality")
+        self.y = check_labels(self.y)
         n = self.y.shape[0]
         for name, t in self.x.items():
             if t.shape[0] != n:
@@ -86,6 +90,14 @@ class MultimodalSplits:
     num_classes: int
     name: str
     info: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for split in ("train", "val", "test"):
+            data = getattr(self, split)
+            if data.modalities != self.train.modalities:
+                raise ValueError(f"the {split} split has modalities {data.modalities}, the train "
+                                 f"split {self.train.modalities}")
+            check_labels(data.y, self.num_classes, f"{split} labels")
 
     @property
     def modalities(self) -> list[str]:

@@ -11,10 +11,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from .registry import Experiment
-from .files import read_results, write_results
+from .files import check_entries, read_results, write_results
 from .runner import TRAIN_KIND, load_run, make_jobs, unseen_protocols
 
 LAYOUT = "udml-sweep-1"
+# what the readers (tidy_rows, udml.comparisons, udml.claims) take from a merged file
+MERGED_ENTRIES = {"dataset": str, "seeds": list, "variants": list, "methods": list, "kinds": list,
+                  "protocols": dict, "config": dict, "metrics": dict}
 HISTORY_FIELDS = ("noisy", "use_uncertainty", "train_acc", "val_acc_clean", "val_acc_noisy",
                   "loss_total")
 
@@ -136,6 +139,7 @@ def read_merged(path: str | Path) -> dict:
     if data.get("layout") != LAYOUT:
         raise ValueError(f"{path} is not a merged sweep file (layout {data.get('layout')!r}, "
                          f"expected {LAYOUT!r})")
+    check_entries(path, data, MERGED_ENTRIES, "merged sweep file")
     return data
 
 

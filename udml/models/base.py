@@ -7,6 +7,7 @@ from torch import Tensor, nn
 from ..config import ModelConfig
 from ..data.dataset import Batch
 from ..method.output import FusionOutput
+from ..validation import check_features, check_level_dict
 
 
 class MultimodalModel(nn.Module):
@@ -36,13 +37,15 @@ class MultimodalModel(nn.Module):
         return len(self.modalities)
 
     def check_inputs(self, x: dict[str, Tensor], levels: dict[str, Tensor] | None = None) -> int:
-        """Raise a ValueError naming the problem; return the batch size."""
+        """Raise a TypeError / ValueError naming the problem; return the batch size."""
         if not isinstance(x, dict):
             raise TypeError(f"inputs must be a dict keyed by modality name, got {type(x).__name__}")
         missing, extra = set(self.modalities) - set(x), set(x) - set(self.modalities)
         if missing or extra:
             raise ValueError(f"modalities do not match the model {self.modalities}: "
                              f"missing {sorted(missing)}, extra {sorted(extra)}")
+        param = next(self.parameters(), None)
+        check_features(x, *((param.dtype, param.device) if param is not None else ()))
         sizes = {k: v.shape[0] if v.dim() else 0 for k, v in x.items()}
         b = sizes[self.modalities[0]]
         if len(set(sizes.values())) != 1:
@@ -53,16 +56,7 @@ class MultimodalModel(nn.Module):
             if not torch.isfinite(v).all():
                 raise ValueError(f"modality {k!r} contains NaN or Inf values")
         if levels is not None:
-            L = self.config.num_levels
-            for k in self.modalities:
-                if k not in levels:
-                    raise ValueError(f"levels are missing modality {k!r}")
-                lv = levels[k]
-                if lv.shape != (b,):
-                    raise ValueError(f"levels[{k!r}] has shape {tuple(lv.shape)}, expected ({b},)")
-                if lv.numel() and (lv.min() < 1 or lv.max() > L):
-                    raise ValueError(f"levels[{k!r}] must lie in 1..{L}, got "
-                                     f"{int(lv.min())}..{int(lv.max())}")
+            check_level_dict(levels, self.modalities, b, self.config.num_levels)
         return b
 
     def encode(self, x: dict[str, Tensor]) -> dict[str, Tensor]:

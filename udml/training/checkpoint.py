@@ -1,8 +1,9 @@
 """Checkpoints that reload a model, its config and its dependency statistic exactly.
 
 Saved: a format tag and version, the model and training configs, the modalities with their sample
-shapes, the number of classes, and the state dict (the running D_m is a buffer, so it travels with
-it).  Loaded with ``weights_only=True``: a checkpoint can never run code.
+shapes, the number of classes, the state dict (the running D_m is a buffer, so it travels with
+it) and the forward flags: model attributes outside the config that change a forward pass
+(`FORWARD_FLAGS`, e.g. whether s_hat enters the weights yet).  Loaded with ``weights_only=True``: a checkpoint can never run code.
 """
 from __future__ import annotations
 
@@ -15,16 +16,16 @@ from ..config import ModelConfig, TrainConfig, config_from_dict, config_to_dict
 from ..models.encoders import build_encoders
 from ..models import build_model
 from ..models.base import MultimodalModel
+from ..paths import atomic_write
 
 FORMAT = "udml-checkpoint"
-VERSION = 1
+VERSION = 2  # 2: forward_flags
+FORWARD_FLAGS = ("use_uncertainty",)
 
 
 def save_checkpoint(path: str | Path, model: MultimodalModel, shapes: dict[str, tuple[int, ...]],
                     train_config: TrainConfig | None = None, extra: dict | None = None) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({
+    payload = {
         "format": FORMAT, "version": VERSION,
         "model_config": config_to_dict(model.config),
         "train_config": config_to_dict(train_config) if train_config else None,
@@ -32,9 +33,10 @@ def save_checkpoint(path: str | Path, model: MultimodalModel, shapes: dict[str, 
         "shapes": {k: list(v) for k, v in shapes.items()},
         "num_classes": model.num_classes,
         "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        "forward_flags": {k: bool(getattr(model, k)) for k in FORWARD_FLAGS},
         "extra": extra or {},
-    }, path)
-    return path
+    }
+    return atomic_write(path, lambda f: torch.save(payload, f), binary=True)
 
 
 def load_checkpoint(path: str | Path, encoders: dict[str, nn.Module] | None = None,
@@ -69,5 +71,11 @@ def load_checkpoint(path: str | Path, encoders: dict[str, nn.Module] | None = No
     if missing or unexpected:
         raise ValueError(f"checkpoint {path} does not fit the model: missing {missing}, "
                          f"unexpected {unexpected}")
+    flags = ckpt.get("forward_flags")
+    if not isinstance(flags, dict) or set(flags) != set(FORWARD_FLAGS):
+        raise ValueError(f"checkpoint {path} has forward_flags {flags!r}, expected the flags "
+                         f"{list(FORWARD_FLAGS)}")
+    for k in FORWARD_FLAGS:
+        setattr(model, k, bool(flags[k]))
     model.eval()
     return model, ckpt

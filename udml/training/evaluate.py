@@ -13,6 +13,7 @@ from ..data.dataset import MultimodalData
 from .metrics import accuracy, spearman
 from ..models.base import MultimodalModel
 from ..method.output import FusionOutput
+from ..validation import check_device, check_labels, check_num_levels, check_protocols, check_split
 
 
 @dataclass
@@ -70,6 +71,7 @@ def predict(model: MultimodalModel, data: MultimodalData, specs: dict[str, Noise
     lev = {k: [] for k in model.modalities}
     try:
         for batch in data.batches(batch_size):
+            check_labels(batch.y, model.num_classes)
             batch = corrupt_batch(batch.to(device), protocol, specs, num_levels, generator)
             out = model(batch.x, batch.levels)
             parts["logits"].append(out.logits.float().cpu())
@@ -127,10 +129,14 @@ def evaluate(model: MultimodalModel, data: MultimodalData, specs: dict[str, Nois
     score under the random protocol, and the model's dependency statistic.
 
     Each protocol draws its noise from a generator seeded with ``seed``, so every method sees the
-    same corrupted test set.
+    same corrupted test set.  ``data`` is one split, ``num_levels`` the model's L, ``protocols`` a
+    list; all of them, and the device, are checked before anything runs.
     """
+    check_split(data)
+    check_num_levels(num_levels, model.config.num_levels)
+    dev = check_device(device, model)
     protocols = protocols or standard_protocols(model.modalities, num_levels)
-    dev = torch.device(device)
+    check_protocols(protocols, model.modalities, num_levels)
     report: dict = {"protocols": {}}
     for label in protocols:
         gen = torch.Generator(device=dev).manual_seed(seed)

@@ -18,8 +18,13 @@ from ..models.encoders import build_encoders
 from .metrics import accuracy
 from ..models import build_model
 from ..models.base import MultimodalModel
+from ..paths import atomic_write, check_output_path
 from .schedule import Schedule
 from ..seed import seed_everything
+from .state import (STATE_FORMAT, check_identity, global_rng_states, read_state,
+                    restore_global_rng_states, restore_transient_buffers, run_identity,
+                    transient_buffers)
+from ..validation import check_training_data
 
 VAL_NOISE_SEED = 12345  # the validation split is corrupted the same way at every epoch
 
@@ -50,24 +55,29 @@ def _val_accuracy(model, splits, specs, num_levels, device, protocol) -> float:
     return accuracy(pred.logits, pred.y)
 
 
-def _save_state(path: Path, epoch: int, model, opt, sched, gens, history) -> None:
-    tmp = path.with_suffix(".tmp")
-    torch.save({"format": "udml-train-state", "epoch": epoch, "method": model.config.method,
-                "model": model.state_dict(), "optimizer": opt.state_dict(),
-                "scheduler": sched.state_dict(), "rng_cpu": torch.get_rng_state(),
-                "generators": [g.get_state() for g in gens], "history": history}, tmp)
-    tmp.replace(path)
+def _save_state(path: Path, epoch: int, model, opt, sched, gens, history, identity) -> None:
+    def dump(f) -> None:
+        torch.save({"format": STATE_FORMAT, "epoch": epoch, "method": model.config.method,
+                    "made_from": identity, "model": model.state_dict(),
+                    "transient": transient_buffers(model), "optimizer": opt.state_dict(),
+                    "scheduler": sched.state_dict(),
+                    "rng": global_rng_states(next(model.parameters()).device),
+                    "generators": [g.get_state() for g in gens], "history": history}, f)
+    atomic_write(path, dump, binary=True)
 
 
-def _load_state(path: Path, model, opt, sched, gens) -> tuple[int, list[dict]]:
-    """Restore a training state saved by `_save_state`; return (next epoch, history)."""
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    if state.get("format") != "udml-train-state" or state.get("method") != model.config.method:
+def _load_state(path: Path, model, opt, sched, gens, identity) -> tuple[int, list[dict]]:
+    """Restore a training state saved by `_save_state` for the same run; return (next epoch,
+    history)."""
+    state = read_state(path)
+    if state.get("method") != model.config.method:
         raise ValueError(f"{path} is not a training state of a {model.config.method!r} model")
+    check_identity(path, state.get("made_from"), identity)
     model.load_state_dict(state["model"])
+    restore_transient_buffers(model, state["transient"])
     opt.load_state_dict(state["optimizer"])
     sched.load_state_dict(state["scheduler"])
-    torch.set_rng_state(state["rng_cpu"])
+    restore_global_rng_states(state["rng"], next(model.parameters()).device)
     for g, st in zip(gens, state["generators"]):
         g.set_state(st)
     return state["epoch"] + 1, state["history"]
@@ -83,8 +93,10 @@ def train(model: MultimodalModel, splits: MultimodalSplits, specs: dict[str, Noi
     the attributes of `MultimodalSplits` whose splits yield `Batch`es from ``batches()``.
 
     With ``state_path``, the full training state (model, optimiser, schedule, generators, history)
-    is written there after every epoch, and a run that finds one resumes from it.
+    is written there after every epoch, and a run that finds one resumes from it, bit-exactly; a
+    state made by another run (config, seed, noise or data split) is refused (udml.training.state).
     """
+    check_training_data(splits)
     device = resolve_device(cfg.device)
     model.to(device)
     num_levels = model.config.num_levels
@@ -99,8 +111,12 @@ def train(model: MultimodalModel, splits: MultimodalSplits, specs: dict[str, Noi
     history: list[dict] = []
     start = 0
     state_path = Path(state_path) if state_path else None
-    if state_path and state_path.is_file():
-        start, history = _load_state(state_path, model, opt, sched, (order_gen, noise_gen))
+    identity = run_identity(model.config, splits, specs, cfg) if state_path else None
+    if state_path:
+        check_output_path(state_path, "state_path")
+    if state_path and state_path.exists():
+        start, history = _load_state(state_path, model, opt, sched, (order_gen, noise_gen),
+                                     identity)
     bar = tqdm(range(start, cfg.epochs), desc=f"train {model.config.method}", disable=not cfg.progress,
                leave=False)
     for epoch in bar:
@@ -142,7 +158,8 @@ def train(model: MultimodalModel, splits: MultimodalSplits, specs: dict[str, Noi
             row["dependency"] = dict(zip(model.modalities, dep.value.tolist()))
         history.append(row)
         if state_path:
-            _save_state(state_path, epoch, model, opt, sched, (order_gen, noise_gen), history)
+            _save_state(state_path, epoch, model, opt, sched, (order_gen, noise_gen), history,
+                        identity)
         bar.set_postfix(loss=f"{row['loss_total']:.3f}", val=f"{row['val_acc_clean']:.3f}",
                         samples_per_s=f"{seen / row['seconds']:.0f}")
     model.eval()
