@@ -18,13 +18,13 @@ from udml.experiments import runner as sweep
 from udml.experiments.merge import read_merged
 from udml.experiments.registry import Experiment, register
 
-# Two methods, two seeds, one epoch, one unseen kind: every path of a job, in seconds.
+# Two methods, two seeds, one epoch, three protocols: a few CPU seconds a job.
 TINY = Experiment("tiny", ("mfeat",), ("static", "udml"), (0, 1), base={"epochs": 1},
-                  unseen_kinds=("blur",))
+                  protocols=("clean", "all@11", "random"))
 # One job that trains, and one whose infinite learning rate makes the loss non-finite at once.
 DIVERGING = register(Experiment(
     "test-diverging", ("mfeat",), ("static",), (0,), base={"epochs": 1},
-    variants={"default": {}, "lr=inf": {"lr": float("inf")}},
+    variants={"default": {}, "lr=inf": {"lr": float("inf")}}, protocols=("clean",),
     description="a sweep with one failing job (tests only)"))
 WAIT_S = 120  # bound on every wait for a process of the cluster
 

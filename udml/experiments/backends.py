@@ -13,8 +13,9 @@ workers need no filesystem in common with the driver.
 Why Dask and not Ray: a Dask client offers the `concurrent.futures.Executor` interface the local
 pool already has (`Client.get_executor`), so both backends share one code path;
 dask-jobqueue starts the same workers as Slurm/PBS/SGE/LSF jobs; and `dask[distributed]` is a
-pure-Python install whose scheduler and workers start in under a second.  Ray would bring a much
-larger binary wheel, a local start of seconds, and its own task API in place of the executor's.
+small pure-Python install whose scheduler and workers are plain processes started from the
+command line.  Ray would bring a much larger binary wheel, a slower local start, and its own
+task API in place of the executor's, for no feature a sweep of independent jobs needs.
 
 GPUs: each local worker takes its own GPU, round-robin over the visible ones (`worker_device`),
 for jobs that ask for device ``auto`` or ``cuda``.  Cluster workers use the devices their
