@@ -86,8 +86,13 @@ def test_subset():
     assert s.name == e.name and s.methods == ("udml",) and s.seeds == (2,)
     assert s.variants == {"b": {"gamma": 0.0}}
     assert e.subset().to_dict() == e.to_dict()
-    with pytest.raises(ValueError, match="unknown seed"):
-        e.subset(seeds=[9])
+    assert e.subset(seeds=[9, 100]).seeds == (9, 100)  # any seeds, not only the registered
+    assert ex.get_experiment("main").subset(seeds=[100, 101]).seeds == (100, 101)
+    for bad, msg in (([1, 1], "duplicate seed"), ([-1], "ints >= 0"), ([], "at least one")):
+        with pytest.raises(ValueError, match=msg):
+            e.subset(seeds=bad)
+    with pytest.raises(ValueError, match="unknown method"):
+        e.subset(methods=["tmc"])
 
 
 def test_register(monkeypatch):

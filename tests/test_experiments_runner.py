@@ -252,3 +252,30 @@ def test_cli_part_of_an_experiment_never_writes_a_partial_results_file(copy, mon
     assert "3 of 4 jobs done" in capsys.readouterr().out
     assert sweep.main(args + ["1", "--methods", "udml"]) == 0
     assert calls == [("udml", 1)] and read_merged(merged)["seeds"] == [0, 1]  # now whole
+
+
+def test_merge_target_of_a_part():
+    assert sweep.merge_target(SMOKE, SMOKE.subset(seeds=[1], methods=["udml"])) == (SMOKE, "smoke")
+    main = get_experiment("main")
+    target, folder = sweep.merge_target(main, main.subset(seeds=[101, 100], datasets=["mfeat"]))
+    assert folder == "main/seeds-100-101"
+    assert target.to_dict() == {**main.to_dict(), "seeds": [100, 101]}
+
+
+def test_cli_any_seeds(tmp_path, monkeypatch):
+    """Seeds other than the registered ones run, and merge beside (never over) its results."""
+    args = ["smoke", "--out", str(tmp_path), "--jobs", "1", "--no-progress", "--seeds", "100"]
+    assert sweep.main(args) == 0
+    merged = tmp_path / "smoke" / "seeds-100" / "mfeat.json"
+    d = read_merged(merged)
+    assert d["seeds"] == [100] and d["experiment"]["seeds"] == [100]
+    assert d["methods"] == list(SMOKE.methods) and d["config"]["data"].keys() == {"100"}
+    assert not (tmp_path / "smoke" / "mfeat.json").exists()
+    runs = sorted(p.name for p in (tmp_path / "smoke" / "runs").rglob("*.json"))
+    assert runs == ["static-seed100.json", "udml-seed100.json"]
+
+    def must_not_train(job):
+        raise AssertionError(f"retrained {job}")
+    monkeypatch.setattr(sweep, "run_job", must_not_train)  # a subset resumes from the run files
+    assert sweep.main(args + ["--methods", "udml"]) == 0
+    assert read_merged(merged)["metrics"] == d["metrics"]

@@ -173,6 +173,8 @@ def test_extras():
     extras = _pyproject()["project"]["optional-dependencies"]
     assert "jupyter-book==1.0.4.post1" in extras["book"]
     assert "udml[book]" in extras["test"]
+    assert "udml[dask]" in extras["test"] and "udml[dask]" in extras["cluster"]  # the cluster test
+    assert extras["dask"][0].startswith("dask[distributed]")
     assert {"pytest", "nbval", "build"} <= {d.split(">")[0].split("=")[0] for d in extras["test"]}
 
 
@@ -180,6 +182,18 @@ def test_readme_states_both_commands():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert TEST_COMMAND in readme and BOOK_COMMAND in readme
     assert "book/images/readme.png" in readme
+
+
+def test_readme_torchrun_command_parses():
+    """The multi-node command of "Running at scale" is one that udml.av.distributed accepts."""
+    from udml.av.distributed import parse_args
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Running at scale"):readme.index("## Data")]
+    start = section.index("    torchrun ")
+    command = section[start:section.index("\n\n", start)].replace("\\\n", " ").split()
+    assert command[command.index("--nnodes") + 1] == "2" and "--max-restarts" in command
+    args = parse_args(command[command.index("udml.av.distributed") + 1:])
+    assert args.dataset == "cremad" and args.profile == "paper" and args.out == "runs/ddp"
 
 
 def test_ci_runs_the_readme_test_command():

@@ -2,7 +2,7 @@
 
     python -m udml train ...    train and evaluate one method on a shipped dataset, write a results file
     python -m udml sweep NAME   run a registered experiment (udml.experiments.registry) in parallel
-                                processes
+                                processes, or on a Dask cluster (--scheduler ADDRESS)
     python -m udml bench        print the speed ratios
 """
 from __future__ import annotations

@@ -76,8 +76,10 @@ def _same_per_seed(store: dict, seed: int, value, what: str, path: Path) -> None
         raise ValueError(f"{path} has different {what} than other runs of seed {seed}")
 
 
-def merge_runs(exp: Experiment, dataset: str, out_dir: str | Path = "results") -> Path:
-    """Merge the run files of ``dataset`` into ``<out>/<experiment>/<dataset>.json``.
+def merge_runs(exp: Experiment, dataset: str, out_dir: str | Path = "results",
+               to: str | Path | None = None) -> Path:
+    """Merge the run files of ``dataset`` into ``to``, by default
+    ``<out>/<experiment>/<dataset>.json``.
 
     Layout (every innermost list is aligned with "seeds"; null where a seed lacks the entry):
       experiment, dataset, seeds, variants, methods, kinds ("gaussian" first),
@@ -130,7 +132,7 @@ def merge_runs(exp: Experiment, dataset: str, out_dir: str | Path = "results") -
               "metrics": metrics}
     if len(envs) > 1:
         record["environments"] = envs
-    return write_results(Path(out_dir) / exp.name / f"{dataset}.json", record)
+    return write_results(to or Path(out_dir) / exp.name / f"{dataset}.json", record)
 
 
 def read_merged(path: str | Path) -> dict:

@@ -151,12 +151,14 @@ class Experiment:
                 "train": config_to_dict(TrainConfig(seed=seed, progress=False, **train_over))}
 
     def subset(self, datasets=None, methods=None, seeds=None, variants=None) -> "Experiment":
-        """The same experiment restricted to some datasets / methods / seeds / variants."""
+        """The same experiment restricted to some datasets / methods / variants, on any seeds
+        (checking that a conclusion is not an artefact of the registered seeds)."""
         pick = lambda have, want, what: have if want is None else tuple(  # noqa: E731
             w for w in _names(what, want, have))
         vnames = pick(tuple(self.variants), variants, "variant")
         return Experiment(self.name, pick(self.datasets, datasets, "dataset"),
-                          pick(self.methods, methods, "method"), pick(self.seeds, seeds, "seed"),
+                          pick(self.methods, methods, "method"),
+                          self.seeds if seeds is None else tuple(seeds),
                           {v: self.variants[v] for v in vnames}, dict(self.base),
                           self.protocols, self.unseen_kinds, self.description)
 

@@ -2,26 +2,31 @@
 file per dataset.
 
     python -m udml sweep main --jobs 2          # or run_experiment("main", jobs=2)
+    python -m udml sweep main --scheduler tcp://HOST:8786     # on a Dask cluster
+    python -m udml sweep main --seeds 100 101   # any seeds: merged under main/seeds-100-101/
 
-Each job trains one (dataset, variant, method, seed) in its own worker process on ONE torch
-thread, evaluates it under the Gaussian protocols and under the corruption kinds never seen in
-training, and writes ``<out>/<experiment>/runs/<dataset>/<variant>/<method>-seed<seed>.json``.
-A job whose file exists (and matches the job's config) is skipped, so an interrupted sweep
-resumes where it stopped.  When every job of a dataset is done, the runs are merged into
+Each job trains one (dataset, variant, method, seed) in a worker process on ONE torch thread
+(where: `udml.experiments.backends`), evaluates it under the Gaussian protocols and under the
+corruption kinds never seen in training, and returns its record; the driver writes it to
+``<out>/<experiment>/runs/<dataset>/<variant>/<method>-seed<seed>.json``, so workers on other
+machines need no shared filesystem.  A job whose file exists (and matches the job's config) is
+skipped, so an interrupted sweep resumes where it stopped.  A failed job is reported with its
+traceback while the others go on.  When every job of a dataset is done, the runs are merged into
 ``<out>/<experiment>/<dataset>.json`` (layout and readers: `udml.experiments.merge`).
 """
 from __future__ import annotations
 
 import argparse
-import multiprocessing
+import sys
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 from tqdm.auto import tqdm
 
+from .backends import assigned_device, run_all
 from .registry import Experiment, experiment_names, get_experiment, slug
 from .files import environment, read_results, write_results
 
@@ -83,7 +88,9 @@ def run_job(job: Job) -> dict:
 
     t0, c0 = time.perf_counter(), time.process_time()
     splits = load_dataset(job.dataset, seed=job.seed)
-    mcfg, tcfg = ModelConfig(**job.config["model"]), TrainConfig(**job.config["train"])
+    train = job.config["train"]  # the record keeps the device asked for; environment, the one used
+    mcfg = ModelConfig(**job.config["model"])
+    tcfg = TrainConfig(**{**train, "device": assigned_device(train["device"])})
     specs = default_specs(splits, kind=TRAIN_KIND)
     model, history = fit(splits, mcfg, tcfg, specs)
     device = resolve_device(tcfg.device)
@@ -105,14 +112,17 @@ def run_job(job: Job) -> dict:
             "cpu_seconds": time.process_time() - c0}
 
 
-def _init_worker() -> None:
+def _attempt(job: Job) -> tuple[dict | None, str | None]:
+    """Run ``job`` on one torch thread (the caller's count restored after): (its record, None),
+    or (None, the traceback) when it fails.  Runs on a worker; it writes nothing."""
+    threads = torch.get_num_threads()
     torch.set_num_threads(1)
-
-
-def _work(job: Job, out_dir: str) -> float:
-    record = run_job(job)
-    write_results(job.path(out_dir), record)
-    return record["seconds"]
+    try:
+        return run_job(job), None
+    except Exception:  # noqa: BLE001 (returned to the driver, which reports it with the job)
+        return None, traceback.format_exc()
+    finally:
+        torch.set_num_threads(threads)
 
 
 def load_run(job: Job, path: Path) -> dict:
@@ -134,35 +144,30 @@ def load_run(job: Job, path: Path) -> dict:
     return rec
 
 
-def _run_jobs(todo: list[Job], out_dir: str, jobs: int, bar) -> list[tuple[Job, BaseException]]:
-    """Run ``todo``; return (job, error) for each job that failed."""
-    failures: list[tuple[Job, BaseException]] = []
-    if jobs == 1:  # in this process, on one thread, restoring the caller's setting after
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
-            for job in todo:
-                try:
-                    _work(job, out_dir)
-                except Exception as err:  # noqa: BLE001 (reported below, with the job)
-                    failures.append((job, err))
-                bar.update(1)
-        finally:
-            torch.set_num_threads(threads)
-        return failures
-    ctx = multiprocessing.get_context("spawn")
-    pool = ProcessPoolExecutor(max_workers=min(jobs, len(todo)), mp_context=ctx,
-                               initializer=_init_worker)
-    try:
-        futures = {pool.submit(_work, job, out_dir): job for job in todo}
-        for fut in as_completed(futures):
-            if fut.exception() is not None:
-                failures.append((futures[fut], fut.exception()))
-            bar.update(1)
-    except BaseException:
-        pool.shutdown(wait=False, cancel_futures=True)
-        raise
-    pool.shutdown()
+class SweepFailed(RuntimeError):
+    """Some jobs of a sweep failed; ``failures`` holds (job, traceback), ``merged`` the files
+    written for the datasets whose jobs all succeeded."""
+
+    def __init__(self, message: str, failures: list, merged: list):
+        super().__init__(message)
+        self.failures, self.merged = failures, merged
+
+
+def _run_jobs(todo: list[Job], out_dir: str, jobs: int, bar, cluster=None) -> list[tuple[Job, str]]:
+    """Run ``todo`` and write the run file of each job that succeeds, here, as its record
+    arrives; report each failure at once; return (job, traceback) of the failures."""
+    failures: list[tuple[Job, str]] = []
+    for job, outcome in run_all(_attempt, todo, jobs, cluster):
+        if isinstance(outcome, BaseException):  # the worker died under the job
+            record, error = None, "".join(traceback.format_exception(outcome))
+        else:
+            record, error = outcome
+        if error is None:
+            write_results(job.path(out_dir), record)
+        else:
+            failures.append((job, error))
+            bar.write(f"job failed: {job.path(out_dir)}\n{error}", file=sys.stderr)
+        bar.update(1)
     return failures
 
 
@@ -173,12 +178,16 @@ def _finished(job: Job, out_dir: str) -> bool:
 
 
 def run_experiment(experiment: str | Experiment, jobs: int = 2, out_dir: str | Path = "results",
-                   resume: bool = True, progress: bool = True, merge: bool = True) -> list[Path]:
-    """Run every job of ``experiment`` on ``jobs`` worker processes; return the merged files.
+                   resume: bool = True, progress: bool = True, merge: bool = True,
+                   cluster=None) -> list[Path]:
+    """Run every job of ``experiment`` on ``jobs`` local worker processes, or on the Dask
+    ``cluster`` (a scheduler address, a Dask cluster object or a Client; see
+    `udml.experiments.backends`); return the merged files.
 
     resume=True skips jobs whose run file exists and matches (a corrupt or stale one is an
     error naming it); resume=False reruns everything.  Datasets whose jobs all succeeded are
-    merged (unless merge=False) even when others failed; the failures are then raised together.
+    merged (unless merge=False) even when others failed; the failures are then raised together
+    as a `SweepFailed` naming each failed job with its traceback.
     """
     exp = get_experiment(experiment) if isinstance(experiment, str) else experiment
     if not isinstance(exp, Experiment):
@@ -190,27 +199,44 @@ def run_experiment(experiment: str | Experiment, jobs: int = 2, out_dir: str | P
     todo = [j for j in all_jobs if not (resume and _finished(j, out_dir))]
     with tqdm(total=len(all_jobs), initial=len(all_jobs) - len(todo), desc=f"sweep {exp.name}",
               unit="job", disable=not progress) as bar:
-        failures = _run_jobs(todo, out_dir, jobs, bar) if todo else []
+        failures = _run_jobs(todo, out_dir, jobs, bar, cluster) if todo else []
     from .merge import merge_runs
     failed = {job.dataset for job, _ in failures}
     merged = [merge_runs(exp, d, out_dir) for d in exp.datasets if merge and d not in failed]
     if failures:
-        lines = "\n".join(f"  {job.path(out_dir)}: {type(e).__name__}: {e}" for job, e in failures)
-        raise RuntimeError(f"{len(failures)} of {len(todo)} jobs failed (merged: "
-                           f"{[str(p) for p in merged]}):\n{lines}")
+        lines = "".join(f"\n  {job.path(out_dir)}:\n{tb}" for job, tb in failures)
+        raise SweepFailed(f"{len(failures)} of {len(todo)} jobs failed (merged: "
+                          f"{[str(p) for p in merged]}):{lines}", failures, merged)
     return merged
+
+
+def merge_target(full: Experiment, part: Experiment) -> tuple[Experiment, str]:
+    """What a run of ``part`` of the registered ``full`` completes, and the folder (under the
+    results folder) of its merged files: ``full`` itself in ``<name>``; with seeds outside the
+    registered ones, ``full`` on those seeds (sorted) in ``<name>/seeds-<s1>-<s2>...``, so that
+    a check on other seeds never overwrites the registered results."""
+    if set(part.seeds) <= set(full.seeds):
+        return full, full.name
+    seeds = sorted(part.seeds)
+    return full.subset(seeds=seeds), f"{full.name}/seeds-{'-'.join(map(str, seeds))}"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m udml sweep",
                                      description="run a registered experiment, write its results")
     parser.add_argument("experiment", nargs="?", help=f"one of {experiment_names()}")
-    parser.add_argument("--jobs", type=int, default=2, help="worker processes (one thread each)")
+    parser.add_argument("--jobs", type=int, default=2, help="local worker processes (one thread "
+                        "and, with device auto or cuda, one GPU each, round-robin)")
+    parser.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                        help="run on this Dask scheduler (e.g. tcp://HOST:8786) instead of local "
+                             "processes; needs udml[dask]")
     parser.add_argument("--out", default="results", help="results folder")
     parser.add_argument("--no-resume", action="store_true", help="rerun jobs that have a run file")
     parser.add_argument("--datasets", nargs="*", default=None, help="only these datasets")
     parser.add_argument("--methods", nargs="*", default=None, help="only these methods")
-    parser.add_argument("--seeds", nargs="*", type=int, default=None, help="only these seeds")
+    parser.add_argument("--seeds", nargs="*", type=int, default=None,
+                        help="these seeds (any ints >= 0; other than the registered ones, the "
+                             "merged files go to <out>/<experiment>/seeds-.../)")
     parser.add_argument("--variants", nargs="*", default=None, help="only these variants")
     parser.add_argument("--list", action="store_true", help="list the experiments and exit")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -223,20 +249,28 @@ def main(argv: list[str] | None = None) -> int:
     full = get_experiment(args.experiment)
     part = full.subset(args.datasets, args.methods, args.seeds, args.variants)
     whole = part.to_dict() == full.to_dict()
-    paths = run_experiment(part, args.jobs, args.out, not args.no_resume, not args.no_progress,
-                           merge=whole)
+    failed = None
+    try:
+        paths = run_experiment(part, args.jobs, args.out, not args.no_resume,
+                               not args.no_progress, merge=whole, cluster=args.scheduler)
+    except SweepFailed as err:
+        failed, paths = err, list(err.merged)
     if not whole:  # a part never overwrites the results file of the whole experiment
         from .merge import merge_runs
+        target, folder = merge_target(full, part)
         for d in part.datasets:
-            jobs = [j for j in make_jobs(full) if j.dataset == d]
+            jobs = [j for j in make_jobs(target) if j.dataset == d]
             done = sum(_finished(j, args.out) for j in jobs)
             if done == len(jobs):
-                paths.append(merge_runs(full, d, args.out))
+                paths.append(merge_runs(target, d, args.out, Path(args.out) / folder / f"{d}.json"))
             else:
-                print(f"{full.name}/{d}: {done} of {len(jobs)} jobs done; results file not "
+                print(f"{folder}/{d}: {done} of {len(jobs)} jobs done; results file not "
                       "written until all are")
     for p in paths:
         print(f"wrote {p}")
+    if failed is not None:
+        print(failed, file=sys.stderr)
+        return 1
     return 0
 
 
