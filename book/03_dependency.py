@@ -310,8 +310,10 @@ glue("syn_easy_first", syn[first][easy_syn])
 glue("syn_easy_tenth", syn[tenth][easy_syn])
 glue("syn_easy_clean_end", syn[clean_k][easy_syn])
 glue("syn_easy_end", syn[end][easy_syn])
+answer = ("yes" if biased_first and biased_tenth else
+          "only in part" if biased_tenth or biased_first else "no")
 verdict_syn = (
-    f"**{'yes' if biased_first and biased_tenth else 'only in part' if biased_tenth or biased_first else 'no'}**: "
+    f"**{answer}**: "
     f"the planted easy modality `{easy_syn}` holds a share of {syn[first][easy_syn]:.2f} after the "
     f"first epoch and {syn[tenth][easy_syn]:.2f} after 10% of training, "
     f"{syn[clean_k][easy_syn]:.2f} at the end of the clean phase and {syn[end][easy_syn]:.2f} at "

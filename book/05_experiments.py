@@ -567,7 +567,7 @@ for dataset, merged in main.items():
     if dep["verdict"] == "not measured" or len(dep["final"]) != 2:
         continue
     (a, alpha_a), (b, alpha_b) = ((m, s["mean"]) for m, s in dep["final"].items())
-    for noisy, d_n, other, d_o in ((a, alpha_a, b, alpha_b), (b, alpha_b, a, alpha_a)):
+    for noisy, d_n, d_o in ((a, alpha_a, alpha_b), (b, alpha_b, alpha_a)):
         ratio = (d_o / d_n) ** 0.5
         w = unbiased_weights(torch.tensor([[ratio, 1.0]]), torch.tensor([d_n, d_o]))  # (1, 2)
         torch.testing.assert_close(w, torch.ones(1, 2))  # the break-even point, by udml

@@ -131,7 +131,7 @@ class Server:
         self.thread.start()
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *_exc) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
 

@@ -43,19 +43,19 @@ def test_paired_t_by_hand():
     assert r.p_value == pytest.approx(p, rel=1e-6)
     half = T975[3] * se
     assert (r.ci_low, r.ci_high) == pytest.approx((1.5 - half, 1.5 + half), abs=1e-5)
-    assert r.exceeds_spread and stats.exceeds_seed_spread(a, b)
+    assert r.exceeds_spread
 
 
 def test_difference_within_the_spread_is_not_flagged():
     a, b = [1, 2, 3, 4], [2, 1, 4, 3]       # d = -1, 1, -1, 1: mean 0
     r = stats.paired(a, b)
     assert r.ci_low < 0 < r.ci_high
-    assert not r.exceeds_spread and not stats.exceeds_seed_spread(a, b)
+    assert not r.exceeds_spread
     assert r.p_value == pytest.approx(1.0)
 
 
 def test_negative_difference_is_flagged_too():
-    assert stats.exceeds_seed_spread([0, 1, 1, 2], [1, 2, 3, 4])
+    assert stats.paired([0, 1, 1, 2], [1, 2, 3, 4]).exceeds_spread
 
 
 def test_wilcoxon_and_sign_exact_by_hand():

@@ -55,7 +55,8 @@ def test_loader_shapes_labels_and_splits(fixture_root):
     assert sizes["train"] + sizes["val"] == 18 and sizes["test"] == 9
     assert sizes["val"] == 3  # round(0.1 * 6) = 1 clip held out per class
     assert torch.bincount(s.val.y).tolist() == [1, 1, 1]
-    names = lambda d: {c.name for c in d.clips}
+    def names(d):
+        return {c.name for c in d.clips}
     assert not names(s.train) & names(s.val) and not names(s.train) & names(s.test)
     # labels agree with the split list
     rows = {c: lab for c, lab, _ in read_split_csv(fixture_root / "test.csv", "x")}
@@ -80,7 +81,8 @@ def test_batches_are_trainer_batches_with_valid_ranges(fixture_root):
 
 def test_shuffled_epochs_are_seeded_per_sample(fixture_root):
     s = load_cremad(fixture_root, **KW)
-    run = lambda seed: list(s.train.batches(5, True, torch.Generator().manual_seed(seed)))
+    def run(seed):
+        return list(s.train.batches(5, True, torch.Generator().manual_seed(seed)))
     a, b, c = run(0), run(0), run(1)
     assert all(torch.equal(x.x["visual"], y.x["visual"]) for x, y in zip(a, b))
     assert torch.cat([x.index for x in a]).tolist() != torch.cat([x.index for x in c]).tolist()

@@ -53,7 +53,8 @@ def test_udml_trains_on_the_fixture_with_the_library_trainer(splits, tmp_path):
     loaded, ckpt = load_av_checkpoint(path)
     assert ckpt["extra"]["av"]["width"] == 2
     torch.testing.assert_close(loaded.dependency.value, model.dependency.value)
-    g = lambda: torch.Generator().manual_seed(0)
+    def g():
+        return torch.Generator().manual_seed(0)
     p1 = predict(model, splits.test, specs, "random", 11, g())
     p2 = predict(loaded, splits.test, specs, "random", 11, g())
     torch.testing.assert_close(p1.logits, p2.logits)

@@ -187,7 +187,7 @@ def test_failing_job_is_reported_and_the_others_complete(backend, request, tmp_p
     assert code == 1
     err = capsys.readouterr().err
     failed = tmp_path / "test-diverging" / "runs" / "mfeat" / "lr_inf" / "static-seed0.json"
-    assert f"1 of 2 jobs failed" in err and f"{failed}:\nTraceback" in err
+    assert "1 of 2 jobs failed" in err and f"{failed}:\nTraceback" in err
     assert "FloatingPointError: non-finite loss" in err
     assert (tmp_path / "test-diverging" / "runs" / "mfeat" / "default" / "static-seed0.json"
             ).is_file()

@@ -1,6 +1,5 @@
 """Results files: written atomically with ordinary permissions and no stray temporary file,
 read back by one validating reader that names what is wrong with a broken file."""
-import json
 import os
 
 import pytest

@@ -15,7 +15,7 @@ from udml.config import METHODS
 from udml.data import load_dataset
 from udml.training.evaluate import standard_protocols
 from udml.experiments.registry import get_experiment
-from udml.experiments.runner import TRAIN_KIND, unseen_protocols
+from udml.experiments.jobs import SEEN_KIND, unseen_protocols
 from udml.experiments.merge import read_merged
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
@@ -78,8 +78,8 @@ def test_every_protocol_has_a_value_for_every_seed(name):
         mods = load_dataset(dataset, seed=exp.seeds[0]).modalities
         assert modalities(m) == sorted(mods)
         levels = num_levels(m)
-        assert m["kinds"] == [TRAIN_KIND, *exp.unseen_kinds]
-        assert m["protocols"][TRAIN_KIND] == (list(exp.protocols) if exp.protocols
+        assert m["kinds"] == [SEEN_KIND, *exp.unseen_kinds]
+        assert m["protocols"][SEEN_KIND] == (list(exp.protocols) if exp.protocols
                                               else standard_protocols(mods, levels))
         for kind in exp.unseen_kinds:
             assert m["protocols"][kind] == unseen_protocols(mods, levels)

@@ -1,6 +1,5 @@
 import pytest
 import torch
-from torch import nn
 
 from udml.method.dependency import DependencyTracker, dropout_dependency, reference_dependency
 from udml.method.heads import ConcatHead

@@ -32,7 +32,8 @@ def inputs(b=6):
 
 
 @pytest.mark.parametrize("cast, exc, msg", [
-    (lambda v: v.double(), TypeError, "modality 'm0' has dtype torch.float64, the model computes in torch.float32"),
+    (lambda v: v.double(), TypeError,
+     "modality 'm0' has dtype torch.float64, the model computes in torch.float32"),
     (lambda v: v.half(), TypeError, "dtype torch.float16"),
     (lambda v: v.long(), TypeError, "dtype torch.int64"),
     (lambda v: v.numpy(), TypeError, "modality 'm0' must be a torch.Tensor, got numpy.ndarray"),

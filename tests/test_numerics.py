@@ -63,7 +63,7 @@ def test_the_pins_change_the_bits_they_claim_to_fix():
 
 
 def test_results_files_record_the_numerics_in_force():
-    from udml.experiments.files import environment
+    from udml.environment import environment
 
     numerics = environment()["numerics"]
     assert numerics["MKL_CBWR"] == os.environ.get("MKL_CBWR") == "COMPATIBLE"

@@ -4,6 +4,7 @@ import pytest
 
 from udml.plotting.experiments import (plot_dependency_history, plot_effects,
                                        plot_level_curves, plot_spearman)
+from udml.plotting import experiments_tables as tables
 from udml.plotting.style import method_color
 
 
@@ -93,7 +94,6 @@ def test_effects_forest_fills_only_differences_beyond_the_spread():
 
 # --- the tables -----------------------------------------------------------------------------
 
-from udml.plotting import experiments_tables as tables
 
 
 def _s(mean, half=0.01):

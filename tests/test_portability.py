@@ -64,7 +64,8 @@ def test_the_spoof_changes_what_python_reports(tmp_path):
     clone = tmp_path / "clone"
     clone.mkdir()
     env = _other_machine_env(tmp_path, clone)
-    code = "import os, platform, socket; print(platform.platform(terse=True), socket.gethostname(), os.cpu_count())"
+    code = ("import os, platform, socket; "
+            "print(platform.platform(terse=True), socket.gethostname(), os.cpu_count())")
     seen = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                           check=True, timeout=60).stdout.split()
     assert seen == [OTHER_PLATFORM, OTHER_HOST, str(OTHER_CPUS)]

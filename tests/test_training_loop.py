@@ -34,7 +34,8 @@ def test_same_seed_same_metrics(mfeat):
         model, hist = fit(mfeat, *quick("udml", seed=3, epochs=3), specs=SPECS)
         rep = evaluate(model, mfeat.test, SPECS, 11, ["clean", "random"], seed=3)
         runs.append((hist, rep))
-    strip = lambda h: [{k: v for k, v in r.items() if k != "seconds"} for r in h]
+    def strip(h):
+        return [{k: v for k, v in r.items() if k != "seconds"} for r in h]
     assert strip(runs[0][0]) == strip(runs[1][0])
     assert runs[0][1] == runs[1][1]
     _, other = fit(mfeat, *quick("udml", seed=4, epochs=3), specs=SPECS)
@@ -94,7 +95,8 @@ def test_resume_continues_exactly(mfeat, tmp_path, monkeypatch):
     seed_everything(99)  # the resumed process starts from another RNG state
     model2 = build_model(build_encoders(mfeat.shapes, mcfg), 10, mcfg)
     hist = T.train(model2, mfeat, SPECS, tcfg, state)
-    strip = lambda h: [{k: v for k, v in r.items() if k != "seconds"} for r in h]
+    def strip(h):
+        return [{k: v for k, v in r.items() if k != "seconds"} for r in h]
     assert strip(hist) == strip(full)
     for a, b in zip(full_model.state_dict().values(), model2.state_dict().values()):
         torch.testing.assert_close(a, b, rtol=0, atol=0)

@@ -43,7 +43,7 @@ def run_one(dataset: str, method: str, seed: int, model_over: dict, train_over: 
     from .data import load_dataset
     from .training.evaluate import evaluate
     from .corrupt.scales import default_specs, specs_to_dict
-    from .experiments.files import environment
+    from .environment import environment
     from .training.loop import fit, resolve_device
 
     splits = load_dataset(dataset, seed=seed)

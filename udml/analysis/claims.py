@@ -22,7 +22,7 @@ from scipy.stats import binomtest
 from .comparisons import (DEFAULT_VARIANT, compare, has_method, modalities, paired_groups,
                           series, summary)
 from .stats import holm
-from ..experiments.runner import TRAIN_KIND
+from ..experiments.jobs import SEEN_KIND
 
 VERDICTS = ("holds", "partly holds", "does not hold", "not measured")
 RANGES = ("overall", "low", "high")
@@ -51,7 +51,7 @@ def _ci(c: dict, scale: float = POINTS, digits: int = 1) -> str:
 
 # --- claim 1 -------------------------------------------------------------------------------------
 
-def quality_tracking(merged: dict, variant: str = DEFAULT_VARIANT, kind: str = TRAIN_KIND,
+def quality_tracking(merged: dict, variant: str = DEFAULT_VARIANT, kind: str = SEEN_KIND,
                      estimate: str = ESTIMATE, rivals=RIVALS) -> dict:
     """Spearman of each method's quality score with the true level (random protocol), per
     modality and range, and the estimate against each rival at the low and at the high levels.
@@ -100,7 +100,7 @@ def easy_modality(merged: dict, variant: str = DEFAULT_VARIANT, method: str = "s
     if not have:
         raise ValueError(f"{merged['dataset']}: no methods under variant {variant!r}")
     ref = method if method in have else have[0]
-    acc = {m: summary(series(merged, ref, "unimodal", TRAIN_KIND, "clean", m, variant=variant))
+    acc = {m: summary(series(merged, ref, "unimodal", SEEN_KIND, "clean", m, variant=variant))
            for m in modalities(merged)}
     by_acc = max(acc, key=lambda m: acc[m]["mean"])
     easy = planted[0] if planted else by_acc

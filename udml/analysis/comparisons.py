@@ -19,7 +19,7 @@ from pathlib import Path
 
 from ..experiments.registry import DATASET_NAMES
 from .stats import paired, summarise
-from ..experiments.runner import TRAIN_KIND
+from ..experiments.jobs import SEEN_KIND
 from ..experiments.merge import read_merged
 
 DEFAULT_VARIANT = "default"
@@ -83,7 +83,7 @@ def modalities(merged: dict) -> list[str]:
     """The dataset's modalities, sorted (from the unimodal accuracies of any method)."""
     for by_method in merged["metrics"].values():
         for m in by_method.values():
-            return sorted(m["unimodal"][TRAIN_KIND]["clean"])
+            return sorted(m["unimodal"][SEEN_KIND]["clean"])
     raise ValueError(f"{merged['dataset']}: the file holds no methods")
 
 
@@ -96,14 +96,14 @@ def num_levels(merged: dict) -> int:
 def protocol_groups(merged: dict) -> dict[str, list[tuple[str, str]]]:
     """Group label -> [(kind, protocol)]: clean; one modality noisy (levels 2..L) per modality;
     all noisy (levels 2..L); random; and each corruption kind never seen in training."""
-    gauss = merged["protocols"][TRAIN_KIND]
-    groups = {"clean": [(TRAIN_KIND, p) for p in gauss if p == "clean"]}
+    gauss = merged["protocols"][SEEN_KIND]
+    groups = {"clean": [(SEEN_KIND, p) for p in gauss if p == "clean"]}
     for m in modalities(merged):
-        groups[f"{m} noisy"] = [(TRAIN_KIND, p) for p in gauss if p.startswith(f"one:{m}@")]
-    groups["all noisy"] = [(TRAIN_KIND, p) for p in gauss if p.startswith("all@")]
-    groups["random"] = [(TRAIN_KIND, p) for p in gauss if p.startswith("random")]
+        groups[f"{m} noisy"] = [(SEEN_KIND, p) for p in gauss if p.startswith(f"one:{m}@")]
+    groups["all noisy"] = [(SEEN_KIND, p) for p in gauss if p.startswith("all@")]
+    groups["random"] = [(SEEN_KIND, p) for p in gauss if p.startswith("random")]
     for kind in merged["kinds"]:
-        if kind != TRAIN_KIND:
+        if kind != SEEN_KIND:
             groups[f"unseen: {kind}"] = [(kind, p) for p in merged["protocols"][kind]]
     return {g: ps for g, ps in groups.items() if ps}
 
@@ -186,7 +186,7 @@ def level_curves(merged: dict, methods, variant: str = DEFAULT_VARIANT,
     level 1 is the clean accuracy. With ``baseline``, each curve is the paired difference
     method - baseline instead (mean and CI of the difference).
     """
-    gauss = merged["protocols"][TRAIN_KIND]
+    gauss = merged["protocols"][SEEN_KIND]
     L = num_levels(merged)
     panels = {m: f"one:{m}@" for m in modalities(merged)}
     panels["all"] = "all@"
@@ -201,9 +201,9 @@ def level_curves(merged: dict, methods, variant: str = DEFAULT_VARIANT,
                 continue
             curve = {"mean": [], "low": [], "high": []}
             for p in labels:
-                v = series(merged, method, "accuracy", TRAIN_KIND, p, variant=variant)
+                v = series(merged, method, "accuracy", SEEN_KIND, p, variant=variant)
                 s = (summary(v) if baseline is None else _as_summary(compare(
-                    v, series(merged, baseline, "accuracy", TRAIN_KIND, p, variant=variant))))
+                    v, series(merged, baseline, "accuracy", SEEN_KIND, p, variant=variant))))
                 for k in curve:
                     curve[k].append(s[k])
             out[panel][method] = curve
@@ -227,7 +227,7 @@ def top_level_scales(merged: dict, method: str = "udml", variant: str = DEFAULT_
     out = {}
     for m in modalities(merged):
         w = {k: summary(v)["mean"] for k, v in (
-            (k, series(merged, method, "mean_weights", TRAIN_KIND, f"one:{m}@{top}", k,
+            (k, series(merged, method, "mean_weights", SEEN_KIND, f"one:{m}@{top}", k,
                        variant=variant)) for k in modalities(merged))}
         w_other = max(w[k] for k in w if k != m)
         ratio = ((1 + w[m]) / (1 + w_other)) if residual else w[m] / max(w_other, 1e-12)

@@ -7,7 +7,6 @@ the mean paired difference (t distribution, n - 1 degrees of freedom) excludes 0
 
     summarise([0.91, 0.93, 0.92])                   Summary(n, mean, std, ci_low, ci_high)
     paired(udml_by_seed, static_by_seed)            PairedComparison(mean_diff, ci, p_value, ...)
-    exceeds_seed_spread(udml_by_seed, static_by_seed)   True / False
 
 Scores may be given as sequences (aligned by position) or as {seed: value} mappings (aligned by
 seed; the seeds must match).  Values must be finite: a NaN score is an error, not a skipped seed.
@@ -155,12 +154,6 @@ def paired(a, b, confidence: float = 0.95, test: str = "t") -> PairedComparison:
     half = _st.t.ppf(0.5 + confidence / 2, len(d) - 1) * sd / math.sqrt(len(d))
     stat, p = _p_value(d, test, m, sd)
     return PairedComparison(len(d), m, sd, m - half, m + half, test, stat, p)
-
-
-def exceeds_seed_spread(a, b, confidence: float = 0.95) -> bool:
-    """Whether the mean paired difference a - b is larger than the seed-to-seed spread: its
-    confidence interval excludes 0."""
-    return paired(a, b, confidence).exceeds_spread
 
 
 def holm(p_values: Sequence[float]) -> list[float]:

@@ -12,9 +12,9 @@ from .spec import (BUILTIN_KINDS, KINDS, Kind, NoiseSpec, apply_noise, check_lev
                    levels_to_strength, register_kind)
 
 __all__ = [
-    "BUILTIN_KINDS", "KINDS", "AllModalities", "Clean", "Kind", "NoiseSpec", "OneModality", "Protocol",
-    "RandomPerSample", "all_modalities", "apply_noise", "blur", "check_levels", "clean",
-    "corrupt_batch", "gaussian", "gaussian_kernels", "levels_to_strength", "occlusion",
-    "one_modality", "protocol_from_string", "random_per_sample", "register_kind", "salt_pepper", "temporal_blur",
-    "time_mask",
+    "BUILTIN_KINDS", "KINDS", "AllModalities", "Clean", "Kind", "NoiseSpec", "OneModality",
+    "Protocol", "RandomPerSample", "all_modalities", "apply_noise", "blur", "check_levels",
+    "clean", "corrupt_batch", "gaussian", "gaussian_kernels", "levels_to_strength", "occlusion",
+    "one_modality", "protocol_from_string", "random_per_sample", "register_kind", "salt_pepper",
+    "temporal_blur", "time_mask",
 ]

@@ -118,13 +118,6 @@ class Standardiser:
         dtype = x.dtype if x.is_floating_point() else torch.float32
         return ((x.to(torch.float64) - mean) / std).to(dtype)
 
-    def fit_transform(self, x: Tensor) -> Tensor:
-        return self.fit(x).transform(x)
-
-    def inverse_transform(self, x: Tensor) -> Tensor:
-        mean, std = self._fitted()
-        return (x.to(torch.float64) * std + mean).to(x.dtype)
-
     def map_value(self, value: float) -> float:
         """Where a raw value lands after scaling (global mode only): (value - mean) / std."""
         mean, std = self._fitted()

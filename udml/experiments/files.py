@@ -1,30 +1,13 @@
-"""Results files: one JSON per experiment with its config, seeds, versions, device and metrics."""
+"""Results files: one JSON per run or experiment with its config, seeds, versions, device and
+metrics (`udml.environment`), written atomically and read back with a check of the format."""
 from __future__ import annotations
 
 import json
-import os
-import platform
-import sys
 from pathlib import Path
-
-import numpy as np
-import torch
 
 from ..paths import atomic_write
 
 RESULTS_FORMAT = "udml-results"
-
-
-def environment(device: str | torch.device = "cpu") -> dict:
-    """Library versions, the device and the CPU numerics in force (`udml.numerics`), recorded
-    beside every result."""
-    from .. import __version__
-    return {"udml": __version__, "torch": torch.__version__, "numpy": np.__version__,
-            "python": sys.version.split()[0], "platform": platform.platform(terse=True),
-            "device": str(device), "threads": torch.get_num_threads(),
-            "numerics": {"cpu_capability": torch.backends.cpu.get_cpu_capability(),
-                         "MKL_CBWR": os.environ.get("MKL_CBWR"),
-                         "mkldnn": torch.backends.mkldnn.enabled}}
 
 
 def write_results(path: str | Path, record: dict) -> Path:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .registry import Experiment
 from .files import check_entries, read_results, write_results
-from .runner import TRAIN_KIND, load_run, make_jobs, unseen_protocols
+from .jobs import SEEN_KIND, load_run, make_jobs, unseen_protocols
 
 LAYOUT = "udml-sweep-1"
 # what the readers (tidy_rows, udml.comparisons, udml.claims) take from a merged file
@@ -43,8 +43,8 @@ def _run_metrics(rec: dict) -> dict:
             out["spearman"][kind] = report["spearman"]
     out = {k: v for k, v in out.items() if v}
     for key in ("dependency", "dependency_normalised"):  # a property of the model, not of a kind
-        if key in rec["metrics"][TRAIN_KIND]:
-            out[key] = rec["metrics"][TRAIN_KIND][key]
+        if key in rec["metrics"][SEEN_KIND]:
+            out[key] = rec["metrics"][SEEN_KIND][key]
     hist = rec["history"]
     out["history"] = {f: [row.get(f) for row in hist] for f in HISTORY_FIELDS}
     mods = sorted({m for row in hist for m in row.get("dependency", {})})
@@ -62,7 +62,7 @@ def _protocol_order(rec: dict, kind: str, path: Path) -> list[str]:
     have = rec["metrics"][kind]["protocols"]
     modalities = sorted(next(iter(have.values()))["unimodal"])
     levels = rec["config"]["model"]["num_levels"]
-    if kind != TRAIN_KIND:
+    if kind != SEEN_KIND:
         order = unseen_protocols(modalities, levels)
     else:
         order = rec["job"]["protocols"] or standard_protocols(modalities, levels)
@@ -110,7 +110,7 @@ def merge_runs(exp: Experiment, dataset: str, out_dir: str | Path = "results",
         _same_per_seed(data, job.seed, rec["config"]["data"], "data splits", path)
         if rec["environment"] not in envs:
             envs.append(rec["environment"])
-        for kind in (TRAIN_KIND, *exp.unseen_kinds):  # the training kind first
+        for kind in (SEEN_KIND, *exp.unseen_kinds):  # the training kind first
             order = _protocol_order(rec, kind, path)
             if protocols.setdefault(kind, order) != order:
                 raise ValueError(f"{path} was evaluated under other {kind} protocols than the "
@@ -163,6 +163,9 @@ def tidy_rows(merged: dict) -> list[dict]:
             for k, ps in merged["protocols"].items()}
 
     def emit(variant, method, kind, protocol, metric, modality, values):
+        if len(values) != len(seeds):  # a short list would shift values onto the wrong seeds
+            raise ValueError(f"{ds}/{variant}/{method}: {metric} ({kind}, {protocol}, {modality}) "
+                             f"holds {len(values)} values for the {len(seeds)} seeds {seeds}")
         for seed, value in zip(seeds, values):
             if value is not None:
                 rows.append({"dataset": ds, "variant": variant, "method": method, "seed": seed,

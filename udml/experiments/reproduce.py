@@ -17,7 +17,8 @@ import torch
 
 from ..analysis.comparisons import DEFAULT_VARIANT
 from .registry import Experiment, get_experiment
-from .runner import TRAIN_KIND, Job, make_jobs, run_job
+from .jobs import SEEN_KIND, Job, make_jobs
+from .runner import run_job
 
 
 def find_job(experiment: str | Experiment, dataset: str, method: str, seed: int,
@@ -58,7 +59,7 @@ def _flatten_run(metrics: dict) -> dict[tuple, float]:
         for mod, by_range in report.get("spearman", {}).items():
             for rng, v in by_range.items():
                 out[("spearman", kind, rng, mod)] = v
-    for mod, v in metrics.get(TRAIN_KIND, {}).get("dependency", {}).items():
+    for mod, v in metrics.get(SEEN_KIND, {}).get("dependency", {}).items():
         out[("dependency", None, None, mod)] = v
     return out
 

@@ -20,57 +20,17 @@ import argparse
 import sys
 import time
 import traceback
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 from tqdm.auto import tqdm
 
+from ..environment import environment
 from .backends import assigned_device, run_all
-from .registry import Experiment, experiment_names, get_experiment, slug
-from .files import environment, read_results, write_results
+from .files import write_results
+from .jobs import SEEN_KIND, Job, load_run, make_jobs, unseen_protocols
+from .registry import Experiment, experiment_names, get_experiment
 
-TRAIN_KIND = "gaussian"  # the corruption kind of training and of the main protocols
-
-
-@dataclass(frozen=True)
-class Job:
-    """One cell of an experiment's grid, with everything a worker needs (picklable)."""
-
-    experiment: str
-    dataset: str
-    variant: str
-    method: str
-    seed: int
-    config: dict = field(compare=False)  # {"model": ..., "train": ...}, resolved by the experiment
-    protocols: tuple | None = None
-    unseen_kinds: tuple = ()
-
-    def path(self, out_dir: str | Path) -> Path:
-        return (Path(out_dir) / self.experiment / "runs" / self.dataset / slug(self.variant)
-                / f"{self.method}-seed{self.seed}.json")
-
-    def describe(self) -> dict:
-        """What identifies the job in its run file (compared on resume)."""
-        return {"experiment": self.experiment, "dataset": self.dataset, "variant": self.variant,
-                "method": self.method, "seed": self.seed,
-                "protocols": list(self.protocols) if self.protocols is not None else None,
-                "unseen_kinds": list(self.unseen_kinds)}
-
-
-def make_jobs(exp: Experiment) -> list[Job]:
-    """Every (dataset, variant, seed, method) of ``exp``; seeds outside methods, so that a partial
-    sweep has every method for its first seeds."""
-    return [Job(exp.name, d, v, m, s, exp.resolve(v, m, s), exp.protocols, exp.unseen_kinds)
-            for d in exp.datasets for v in exp.variants for s in exp.seeds for m in exp.methods]
-
-
-def unseen_protocols(modalities, num_levels: int) -> list[str]:
-    """The protocols of the unseen kinds: each modality alone at the top and the middle level,
-    all modalities at the top level, and the random per-sample protocol."""
-    mid = (num_levels + 1) // 2
-    protos = [f"one:{m}@{lv}" for m in sorted(modalities) for lv in (num_levels, mid)]
-    return protos + [f"all@{num_levels}", "random"]
 
 
 def run_job(job: Job) -> dict:
@@ -91,14 +51,14 @@ def run_job(job: Job) -> dict:
     train = job.config["train"]  # the record keeps the device asked for; environment, the one used
     mcfg = ModelConfig(**job.config["model"])
     tcfg = TrainConfig(**{**train, "device": assigned_device(train["device"])})
-    specs = default_specs(splits, kind=TRAIN_KIND)
+    specs = default_specs(splits, kind=SEEN_KIND)
     model, history = fit(splits, mcfg, tcfg, specs)
     device = resolve_device(tcfg.device)
     levels = mcfg.num_levels
     protos = list(job.protocols) if job.protocols is not None else None
-    metrics = {TRAIN_KIND: evaluate(model, splits.test, specs, levels, protos, job.seed,
+    metrics = {SEEN_KIND: evaluate(model, splits.test, specs, levels, protos, job.seed,
                                     device=device)}
-    noise = {TRAIN_KIND: specs_to_dict(specs)}
+    noise = {SEEN_KIND: specs_to_dict(specs)}
     for kind in job.unseen_kinds:
         kspecs = default_specs(splits, kind=kind)
         protos = unseen_protocols(splits.modalities, levels)
@@ -123,25 +83,6 @@ def _attempt(job: Job) -> tuple[dict | None, str | None]:
         return None, traceback.format_exc()
     finally:
         torch.set_num_threads(threads)
-
-
-def load_run(job: Job, path: Path) -> dict:
-    """The run record at ``path``, checked against ``job``; a clear error if corrupt or stale."""
-    try:
-        rec = read_results(path)
-    except ValueError as err:
-        raise ValueError(f"corrupt run file {path}: {err}. Delete it to rerun that job.") from None
-    missing = [k for k in ("job", "config", "metrics", "history", "environment") if k not in rec]
-    if missing:
-        raise ValueError(f"corrupt run file {path}: no {missing} entries. Delete it to rerun "
-                         "that job.")
-    want = {**job.describe(), **job.config}
-    have = {**rec["job"], "model": rec["config"].get("model"), "train": rec["config"].get("train")}
-    diff = sorted(k for k in want if want[k] != have.get(k))
-    if diff:
-        raise ValueError(f"stale run file {path}: it was made with a different {diff} than the "
-                         "experiment now asks for. Delete it, or run with resume=False.")
-    return rec
 
 
 class SweepFailed(RuntimeError):

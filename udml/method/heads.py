@@ -62,16 +62,3 @@ def head_on_masks(head: nn.Module, z: Tensor, masks: Tensor) -> Tensor:
     masked = masks.to(z.dtype).unsqueeze(1).unsqueeze(-1) * z.unsqueeze(0)   # (P, B, M, K)
     return head(masked.flatten(0, 1)).unflatten(0, (masks.shape[0], b))     # (P, B, C)
 
-
-def drop_modality(z: Tensor, m: int) -> Tensor:
-    """z with modality m zeroed.  (B, M, K) -> (B, M, K)"""
-    mask = torch.ones(z.shape[1], dtype=z.dtype, device=z.device)
-    mask[m] = 0.0
-    return z * mask.view(1, -1, 1)
-
-
-def keep_modality(z: Tensor, m: int) -> Tensor:
-    """z with every modality but m zeroed.  (B, M, K) -> (B, M, K)"""
-    mask = torch.zeros(z.shape[1], dtype=z.dtype, device=z.device)
-    mask[m] = 1.0
-    return z * mask.view(1, -1, 1)

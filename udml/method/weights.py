@@ -6,7 +6,6 @@ i.e. inverse-variance weighting scaled to sum to M.
 """
 from __future__ import annotations
 
-import torch
 from torch import Tensor
 
 

@@ -24,7 +24,7 @@ from ..corrupt.scales import CALIBRATION_FILE
 from ..data import load_dataset
 from ..data.dataset import MultimodalSplits
 from ..models.encoders import build_encoders
-from ..experiments.files import environment
+from ..environment import environment
 from ..seed import seed_everything
 
 GRID = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0)

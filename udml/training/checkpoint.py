@@ -3,7 +3,8 @@
 Saved: a format tag and version, the model and training configs, the modalities with their sample
 shapes, the number of classes, the state dict (the running D_m is a buffer, so it travels with
 it) and the forward flags: model attributes outside the config that change a forward pass
-(`FORWARD_FLAGS`, e.g. whether s_hat enters the weights yet).  Loaded with ``weights_only=True``: a checkpoint can never run code.
+(`FORWARD_FLAGS`, e.g. whether s_hat enters the weights yet). Loaded with
+``weights_only=True``: a checkpoint can never run code.
 """
 from __future__ import annotations
 

@@ -1,0 +1,21 @@
+"""The environment recorded beside every result: library versions, platform, device, threads
+and the CPU numerics in force (`udml.numerics`)."""
+from __future__ import annotations
+
+import os
+import platform
+import sys
+
+import numpy as np
+import torch
+
+
+def environment(device: str | torch.device = "cpu") -> dict:
+    """Library versions, the device and the CPU numerics, recorded beside every result."""
+    from . import __version__
+    return {"udml": __version__, "torch": torch.__version__, "numpy": np.__version__,
+            "python": sys.version.split()[0], "platform": platform.platform(terse=True),
+            "device": str(device), "threads": torch.get_num_threads(),
+            "numerics": {"cpu_capability": torch.backends.cpu.get_cpu_capability(),
+                         "MKL_CBWR": os.environ.get("MKL_CBWR"),
+                         "mkldnn": torch.backends.mkldnn.enabled}}
