@@ -22,6 +22,8 @@ used equally often (at most one use apart). So no recording and no image is in t
 """
 from __future__ import annotations
 
+import io
+import wave
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -51,6 +53,19 @@ SOURCE = ("Free Spoken Digit Dataset (Jackson et al.), CC BY-SA 4.0, paired with
 def pcm16_to_float(pcm: np.ndarray) -> np.ndarray:
     """16-bit PCM integers -> float32 in [-1, 1), the conversion of `udml.av.audio.read_wav`."""
     return pcm.astype(np.float32) / 32768.0
+
+
+def wav_bytes(x: np.ndarray | torch.Tensor, sample_rate: int) -> bytes:
+    """A mono waveform in [-1, 1] as the bytes of a 16-bit PCM WAV file (for a player widget);
+    louder samples are clipped, as a recorder would."""
+    pcm = np.clip(np.round(np.asarray(x, np.float64).ravel() * 32768.0), -32768, 32767)
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as f:
+        f.setnchannels(1)
+        f.setsampwidth(2)
+        f.setframerate(int(sample_rate))
+        f.writeframes(pcm.astype("<i2").tobytes())
+    return buffer.getvalue()
 
 
 def recordings(arrays: dict[str, np.ndarray]) -> list[np.ndarray]:

@@ -37,7 +37,7 @@ SETS = {"gaussian": (("snr_noise", SNR_TOP), ("gaussian", IMAGE_GAUSSIAN_TOP)),
         "babble": (("babble", BABBLE_TOP), ("occlusion", IMAGE_OCCLUSION_TOP)),
         "time_mask": (("time_mask", TIME_MASK_TOP), ("blur", IMAGE_BLUR_TOP))}
 UNSEEN_SETS = ("babble", "time_mask")  # the sets no model is trained on
-RMS_FLOOR = 1e-8  # a silent recording gets no noise rather than a division by zero
+RMS_FLOOR = 1e-8  # silent babble sources give no babble rather than a division by zero
 
 
 def rms(x: Tensor) -> Tensor:
@@ -58,7 +58,7 @@ def snr_noise(x: Tensor, t: Tensor, scale: float, generator: torch.Generator,
     check_generator("snr_noise", generator)
     clip = check_clip(clip)
     t = t.to(x.device)
-    gain = (scale * t * rms(x).clamp(min=RMS_FLOOR)).to(x.dtype)       # (B,)
+    gain = (scale * t * rms(x)).to(x.dtype)                              # (B,)
     noise = randn(x.shape, generator, x)                                 # (B, ...)
     out = x + gain.view((-1,) + (1,) * (x.dim() - 1)) * noise
     return finish(out, x, t, clip)
@@ -89,7 +89,7 @@ def babble(x: Tensor, t: Tensor, scale: float, generator: torch.Generator,
         src = flat[others[v]]                                            # (B, C, N)
         mix = mix + torch.gather(src, 2, pos[v][:, None, :].expand_as(src))
     mix = mix.reshape(x.shape)
-    gain = (scale * t * rms(x).clamp(min=RMS_FLOOR) / rms(mix).clamp(min=RMS_FLOOR))
+    gain = scale * t * rms(x) / rms(mix).clamp(min=RMS_FLOOR)           # (B,)
     out = x + gain.to(x.dtype).view((-1,) + (1,) * (x.dim() - 1)) * mix
     return finish(out, x, t, clip)
 
