@@ -163,3 +163,15 @@ def test_recordings_are_decoded_in_order(arrays):
     clips = recordings(arrays)
     assert len(clips) == 3000 and clips[0].dtype == np.float32
     assert clips[5].size == arrays["offsets"][6] - arrays["offsets"][5]
+
+
+def test_wav_bytes_play_back_the_waveform(tmp_path):
+    from udml.av.fsdd import wav_bytes
+    x = np.linspace(-0.5, 0.5, 400, dtype=np.float32)
+    path = tmp_path / "x.wav"
+    path.write_bytes(wav_bytes(x, 8000))
+    y, rate = read_wav(path)
+    assert rate == 8000
+    np.testing.assert_allclose(y, x, atol=1 / 32768)
+    loud = np.frombuffer(wav_bytes(np.array([2.0, -2.0]), 8000)[-4:], "<i2")
+    assert loud.tolist() == [32767, -32768]  # clipped, as a recorder would
