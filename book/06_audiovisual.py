@@ -677,6 +677,7 @@ if results_root is None or not any((results_root / BENCHMARK.name).glob("*.json"
                             "the repository, install udml from it, or run "
                             "`python -m udml sweep av` first")
 bench = load_experiment(results_root / BENCHMARK.name)
+assert list(bench) == list(BENCHMARK.datasets), f"results of {list(bench)} only"
 SPLIT_NAMES = {"fsdd": "official split", "fsdd-speaker": "speaker split"}
 cost = {d: sweep_cost(m) for d, m in bench.items()}
 for d, merged in bench.items():
