@@ -14,7 +14,7 @@ from setuptools import setup
 from setuptools.command.build_py import build_py
 
 ROOT = Path(__file__).resolve().parent
-DATA = ("mfeat.npz", "README.md")  # the archive and its provenance/licence note
+DATA = ("mfeat.npz", "fsdd.npz", "README.md")  # the archives and their provenance/licences
 
 
 def shipped() -> list[tuple[Path, str]]:

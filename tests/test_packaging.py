@@ -63,7 +63,7 @@ def wheel(tmp_path_factory) -> Path:
 @needs_build_tools
 def test_wheel_contains_every_module_and_the_data(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
-    assert {"udml/_data/mfeat.npz", "udml/_data/README.md"} <= names
+    assert {"udml/_data/mfeat.npz", "udml/_data/fsdd.npz", "udml/_data/README.md"} <= names
     modules = {p.relative_to(ROOT).as_posix() for p in (ROOT / "udml").rglob("*.py")
                if "__pycache__" not in p.parts}
     assert modules - names == set()

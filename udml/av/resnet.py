@@ -40,17 +40,22 @@ class BasicBlock(nn.Module):
 
 
 class ResNet18Trunk(nn.Module):
-    """(N, C_in, H, W) -> (N, 8w, H/32, W/32) feature maps (sizes rounded up)."""
+    """(N, C_in, H, W) -> (N, 8w, H/32, W/32) feature maps (sizes rounded up).
 
-    def __init__(self, in_channels: int, width: int = 64):
+    ``stages`` gives the basic blocks per stage: (2, 2, 2, 2) is ResNet-18, (1, 1, 1, 1) the
+    ResNet-10 of the same family (half the depth, for CPU runs)."""
+
+    def __init__(self, in_channels: int, width: int = 64, stages: tuple[int, ...] = STAGES):
         super().__init__()
         if isinstance(width, bool) or not isinstance(width, int) or width < 1:
             raise ValueError(f"width must be a positive int, got {width!r}")
+        if len(stages) != 4 or not all(isinstance(n, int) and n >= 1 for n in stages):
+            raise ValueError(f"stages must be 4 block counts >= 1, got {stages!r}")
         self.stem = nn.Sequential(
             nn.Conv2d(in_channels, width, 7, 2, 3, bias=False), nn.BatchNorm2d(width),
             nn.ReLU(inplace=True), nn.MaxPool2d(3, 2, 1))
         blocks, c = [], width
-        for i, n in enumerate(STAGES):
+        for i, n in enumerate(stages):
             c_out = width * 2 ** i
             for j in range(n):
                 blocks.append(BasicBlock(c, c_out, 2 if (i > 0 and j == 0) else 1))

@@ -21,6 +21,9 @@ CALIBRATION_FILE = "noise_calibration.json"
 # kind's own unit (udml.corrupt.KINDS[kind].scale_unit): half the entries flipped to the range's
 # ends, a blur of 2 pixels / feature positions, three quarters of the sample covered.
 UNSEEN_KIND_SCALES = {"salt_pepper": 0.5, "blur": 2.0, "occlusion": 0.75}
+# The unseen corruption sets of the FSDD benchmark (udml.av.fsdd_noise.UNSEEN_SETS): babble or a
+# silenced stretch on the audio, with occlusion or blur on the image.
+PAIRED_UNSEEN_KINDS = ("babble", "time_mask")
 
 
 @lru_cache(maxsize=1)
@@ -41,7 +44,11 @@ def calibrated_scale(dataset: str, modality: str) -> float:
 def default_specs(splits: MultimodalSplits, kind: str = "gaussian",
                   scales: dict[str, float] | None = None) -> dict[str, NoiseSpec]:
     """One NoiseSpec per modality with the data's range and a scale: ``scales[m]`` if given, else
-    the calibrated one for Gaussian noise, else the kind's entry of UNSEEN_KIND_SCALES."""
+    the calibrated one for Gaussian noise, else the kind's entry of UNSEEN_KIND_SCALES.
+    Splits with their own ``noise_specs(kind, scales)`` (the audio-visual FSDD benchmark, whose
+    kinds are named sets of one kind per modality) answer for themselves."""
+    if hasattr(splits, "noise_specs"):
+        return splits.noise_specs(kind, scales)
     ranges = splits.info.get("range", {})
     family = splits.info.get("dataset", splits.name)
     specs = {}

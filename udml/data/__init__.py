@@ -3,6 +3,8 @@
     load_dataset("mfeat")      UCI Multiple Features, pix (image) + fou (contour spectrum)
     load_dataset("mfeat-all")  the same digits with all six views
     load_dataset("synthetic")  a planted easy and hard modality with known ground truth
+    load_dataset("fsdd")       real spoken digits paired with handwritten ones (udml.av.fsdd);
+                               "fsdd-speaker": the same with whole speakers held out
 """
 from __future__ import annotations
 
@@ -22,10 +24,19 @@ def _mfeat_all(**kwargs) -> MultimodalSplits:
     return load_mfeat(views=MFEAT_VIEWS, **kwargs)
 
 
+def _fsdd(split: str):
+    def load(**kwargs) -> MultimodalSplits:
+        from ..av.fsdd import load_fsdd  # imported on use: udml.av pulls in the models
+        return load_fsdd(split=split, **kwargs)
+    return load
+
+
 DATASETS: dict[str, Callable[..., MultimodalSplits]] = {
     "mfeat": load_mfeat,
     "mfeat-all": _mfeat_all,
     "synthetic": make_synthetic,
+    "fsdd": _fsdd("official"),
+    "fsdd-speaker": _fsdd("speaker"),
 }
 
 

@@ -33,6 +33,9 @@ DATA_FILES = {
     "mfeat.npz": DataFile(
         "mfeat.npz", 1613446,
         "2a8362329ed5730d18cceeae2188db08004f4e27b642355267fc210768b670d3"),
+    "fsdd.npz": DataFile(
+        "fsdd.npz", 13349845,
+        "5966893a4bbebc6b0c1459b2acfce7419a2c1f2786bec1f0be3ebf3d01e7b5d3"),
 }
 
 _PACKAGE_DIR = "_data"  # inside the installed package: udml/_data/
@@ -73,8 +76,8 @@ def find_data_file(name: str) -> Path:
     looked = ", ".join(str(p) for p in paths)
     raise FileNotFoundError(
         f"data file {name!r} not found (looked in: {looked}). In a checkout it lives in data/ "
-        f"(regenerate it with data/make_mfeat.py); an installed udml carries it in udml/_data/: "
-        f"reinstall the package.")
+        f"(regenerate it with data/make_{Path(name).stem}.py); an installed udml carries it in "
+        f"udml/_data/: reinstall the package.")
 
 
 def sha256_of(path: str | Path) -> str:

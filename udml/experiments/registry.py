@@ -19,10 +19,12 @@ from dataclasses import dataclass, field, fields
 
 from ..config import METHODS, ModelConfig, TrainConfig, config_to_dict
 from ..corrupt import protocol_from_string
-from ..corrupt.scales import UNSEEN_KIND_SCALES
+from ..corrupt.scales import PAIRED_UNSEEN_KINDS, UNSEEN_KIND_SCALES
 
 # Dataset names (udml.data.DATASETS), listed here so that importing the registry stays cheap.
 DATASET_NAMES = ("mfeat", "mfeat-all", "synthetic")
+# The audio-visual benchmark of real spoken digits (udml.av.fsdd): official and speaker split.
+AV_DATASET_NAMES = ("fsdd", "fsdd-speaker")
 # Settings a variant may not override: the grid sets them, or the sweep does (one bar over jobs).
 RESERVED_KEYS = frozenset({"method", "seed", "progress"})
 _SLUG = re.compile(r"[^A-Za-z0-9._-]+")
@@ -73,7 +75,7 @@ class Experiment:
     """One named grid of jobs.
 
     name:         directory name under the results folder (letters, digits, '.', '_', '-')
-    datasets:     names from `DATASET_NAMES`
+    datasets:     names from `DATASET_NAMES` or `AV_DATASET_NAMES`
     methods:      names from `udml.config.METHODS`
     seeds:        distinct ints >= 0; each seeds the data split, the model and the test noise
     variants:     {variant name: overrides}; ``{"default": {}}`` when the factor is not studied
@@ -101,7 +103,7 @@ class Experiment:
             raise ValueError(f"experiment name must be non-empty and use only letters, digits, "
                              f"'.', '_' or '-', got {self.name!r}")
         set_ = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731 (frozen dataclass)
-        set_("datasets", _names("dataset", self.datasets, DATASET_NAMES))
+        set_("datasets", _names("dataset", self.datasets, DATASET_NAMES + AV_DATASET_NAMES))
         set_("methods", _names("method", self.methods, METHODS))
         seeds = _names("seed", self.seeds)
         if not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds):
@@ -134,7 +136,8 @@ class Experiment:
                 protocol_from_string(p)
         set_("unseen_kinds", tuple(self.unseen_kinds))
         if self.unseen_kinds:
-            _names("unseen kind", self.unseen_kinds, tuple(UNSEEN_KIND_SCALES))
+            _names("unseen kind", self.unseen_kinds,
+                   tuple(UNSEEN_KIND_SCALES) + PAIRED_UNSEEN_KINDS)
 
     def overrides(self, variant: str) -> tuple[dict, dict]:
         """(model overrides, train overrides) of ``variant``: base, then the variant's own."""
@@ -238,3 +241,15 @@ register(Experiment(
     variants={"multiplicative": {"rescaling": "multiplicative"}},
     description="EXTENSION, not the paper's method: fused input w_m z_m instead of (1 + w_m) z_m, "
                 "so that a destroyed modality can be damped towards zero"))
+
+# Real spoken digits paired with handwritten ones (udml.av.fsdd), through the audio-visual
+# pipeline: waveform -> log spectrogram -> ResNet-10 of width 4, image -> ResNet-10. A CPU budget
+# (6 epochs of batch 128, about 20 CPU-seconds a run) so that the whole grid fits in 30
+# CPU-minutes; 32-d embeddings, the size of the ResNets' features.
+AV_BUDGET = {"epochs": 6, "batch_size": 128, "lr": 5e-3, "latent_dim": 32, "hidden_dim": 32}
+
+register(Experiment(
+    name="av", datasets=AV_DATASET_NAMES, methods=METHODS, seeds=(0, 1, 2, 3, 4), base=AV_BUDGET,
+    unseen_kinds=PAIRED_UNSEEN_KINDS,
+    description="every method on real spoken digits paired with handwritten ones (FSDD x mfeat), "
+                "official and speaker-independent split, five seeds"))

@@ -173,9 +173,11 @@ def train(model: MultimodalModel, splits: MultimodalSplits, specs: dict[str, Noi
 
 def fit(splits: MultimodalSplits, model_cfg: ModelConfig, train_cfg: TrainConfig,
         specs: dict[str, NoiseSpec] | None = None) -> tuple[MultimodalModel, list[dict]]:
-    """Seed, build the default encoders and the model for ``model_cfg.method``, and train it."""
+    """Seed, build the encoders (the splits' own ``build_encoders`` where they have one, else
+    the default ones) and the model for ``model_cfg.method``, and train it."""
     from ..corrupt.scales import default_specs
     seed_everything(train_cfg.seed)
     specs = specs if specs is not None else default_specs(splits)
-    model = build_model(build_encoders(splits.shapes, model_cfg), splits.num_classes, model_cfg)
+    make_encoders = getattr(splits, "build_encoders", build_encoders)
+    model = build_model(make_encoders(splits.shapes, model_cfg), splits.num_classes, model_cfg)
     return model, train(model, splits, specs, train_cfg)
