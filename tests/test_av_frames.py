@@ -1,10 +1,11 @@
 import numpy as np
 import pytest
+from _imagenet import normalised_range
 import torch
 from PIL import Image
 
 from udml.av.frames import (CREMAD_FRAMES, IMAGENET_MEAN, IMAGENET_STD, KINETICS_SOUNDS_FRAMES,
-                            FrameSpec, list_frames, load_clip_frames, normalise, normalised_range,
+                            FrameSpec, list_frames, load_clip_frames, normalise,
                             random_crop_box, read_image, resize, select_frames, transform_frame)
 
 

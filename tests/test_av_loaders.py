@@ -1,13 +1,13 @@
 import shutil
 
 import pytest
+from _imagenet import normalised_range
 import torch
 
 from udml.av import (AudioSpec, FrameSpec, Layout, load_cremad, load_kinetics_sounds,
                      make_fixture)
 from udml.av.catalog import read_split_csv, stratified_split, write_split_csv
 from udml.av.dataset import EVAL_BATCH_CAP
-from udml.av.frames import normalised_range
 from udml.data.dataset import Batch
 
 AUDIO = AudioSpec(8000, 0.5, 64, 32)

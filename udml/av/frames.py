@@ -125,13 +125,6 @@ def normalise(img: Tensor) -> Tensor:
     return (img - mean) / std
 
 
-def normalised_range() -> tuple[float, float]:
-    """The smallest and largest value a normalised pixel can take (over the three channels)."""
-    lows = [(0.0 - m) / s for m, s in zip(IMAGENET_MEAN, IMAGENET_STD)]
-    highs = [(1.0 - m) / s for m, s in zip(IMAGENET_MEAN, IMAGENET_STD)]
-    return min(lows), max(highs)
-
-
 def transform_frame(img: Tensor, size: int, generator: torch.Generator | None) -> Tensor:
     """One frame (3, H, W) in [0, 1] -> (3, size, size) normalised; random crop + flip with a
     generator (training), plain resize without (evaluation)."""

@@ -36,7 +36,6 @@ IMAGE_BLUR_TOP = 2.0
 SETS = {"gaussian": (("snr_noise", SNR_TOP), ("gaussian", IMAGE_GAUSSIAN_TOP)),
         "babble": (("babble", BABBLE_TOP), ("occlusion", IMAGE_OCCLUSION_TOP)),
         "time_mask": (("time_mask", TIME_MASK_TOP), ("blur", IMAGE_BLUR_TOP))}
-UNSEEN_SETS = ("babble", "time_mask")  # the sets no model is trained on
 RMS_FLOOR = 1e-8  # silent babble sources give no babble rather than a division by zero
 
 

@@ -21,7 +21,7 @@ CALIBRATION_FILE = "noise_calibration.json"
 # kind's own unit (udml.corrupt.KINDS[kind].scale_unit): half the entries flipped to the range's
 # ends, a blur of 2 pixels / feature positions, three quarters of the sample covered.
 UNSEEN_KIND_SCALES = {"salt_pepper": 0.5, "blur": 2.0, "occlusion": 0.75}
-# The unseen corruption sets of the FSDD benchmark (udml.av.fsdd_noise.UNSEEN_SETS): babble or a
+# The unseen corruption sets of the FSDD benchmark (udml.av.fsdd_noise.SETS less gaussian): babble or a
 # silenced stretch on the audio, with occlusion or blur on the image.
 PAIRED_UNSEEN_KINDS = ("babble", "time_mask")
 
