@@ -41,15 +41,10 @@ def resolve_device(name: str = "auto") -> torch.device:
 
 
 def make_optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
-    """SGD or AdamW with the multi-tensor (foreach) update: one kernel per operation over all
-    parameters instead of a Python loop over them (torch picks it by itself only on cuda). It
-    computes the same values as the per-parameter loop; the fused kernel does not, so it is not
-    used."""
     if cfg.optimizer == "sgd":
         return torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum,
-                               weight_decay=cfg.weight_decay, foreach=True)
-    return torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay,
-                             foreach=True)
+                               weight_decay=cfg.weight_decay)
+    return torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
 
 
 @torch.no_grad()
