@@ -110,7 +110,7 @@ from udml.training.evaluate import evaluate
 from udml.experiments.registry import get_experiment
 from udml.models import build_model
 from udml.book.notebook import glue, report_time, setup
-from udml.book.panel import figure_panel, figure_png
+from udml.book.panel import figure_panel
 from udml.plotting import audiovisual as plots
 from udml.plotting import experiments as exp_plots
 from udml.plotting import fsdd as fsdd_plots

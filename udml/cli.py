@@ -67,7 +67,7 @@ def _preflight(args, model_over: dict, train_over: dict) -> None:
     settings, the protocols (against the dataset's modalities and L) and the output paths."""
     from .data import load_dataset
     from .paths import check_output_path
-    from .validation import check_protocols
+    from .corrupt.protocols import check_protocols
     mcfg = ModelConfig(method=args.method, **model_over)
     TrainConfig(seed=args.seed, **train_over)
     if args.protocols:

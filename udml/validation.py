@@ -104,22 +104,19 @@ def check_split(data) -> None:
                         f"got {type_name(data)}")
 
 
-def check_protocols(protocols, modalities: list[str], num_levels: int) -> None:
-    """``protocols`` is a list of protocol labels or objects that all apply to ``modalities``
-    at ``num_levels`` levels (each is sampled once for one sample, so its errors come first)."""
-    from .corrupt import protocol_from_string
-    if isinstance(protocols, str):
-        raise TypeError(f"protocols must be a list of protocol labels, got the string "
-                        f"{protocols!r}; write [{protocols!r}]")
-    gen = torch.Generator()
-    for p in protocols:
-        p = protocol_from_string(p) if isinstance(p, str) else p
-        p.sample(modalities, 1, num_levels, gen)
+def resolve_device(name: str = "auto") -> torch.device:
+    """'auto' -> cuda when available, else cpu; 'cuda' without a GPU is an error, not a fallback."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name not in ("cpu", "cuda") and not name.startswith("cuda:"):
+        raise ValueError(f"unknown device {name!r}; use auto, cpu or cuda")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise RuntimeError(f"device {name!r} requested but torch sees no CUDA GPU")
+    return torch.device(name)
 
 
 def check_device(device, model: torch.nn.Module) -> torch.device:
     """``device`` as a torch.device that exists on this machine and holds ``model``."""
-    from .training.loop import resolve_device
     dev = resolve_device(str(device))
     param = next(model.parameters(), None)
     if param is not None and (param.device.type != dev.type or (

@@ -213,3 +213,15 @@ def corrupt_batch(batch: Batch, protocol: Protocol | str, specs: dict[str, Noise
     levels = {n: lv.to(batch.x[n].device) for n, lv in levels.items()}
     x = apply_noise(batch.x, levels, specs, num_levels, generator)
     return Batch(x, batch.y, batch.index, levels)
+
+
+def check_protocols(protocols, modalities: list[str], num_levels: int) -> None:
+    """``protocols`` is a list of protocol labels or objects that all apply to ``modalities``
+    at ``num_levels`` levels (each is sampled once for one sample, so its errors come first)."""
+    if isinstance(protocols, str):
+        raise TypeError(f"protocols must be a list of protocol labels, got the string "
+                        f"{protocols!r}; write [{protocols!r}]")
+    gen = torch.Generator()
+    for p in protocols:
+        p = protocol_from_string(p) if isinstance(p, str) else p
+        p.sample(modalities, 1, num_levels, gen)

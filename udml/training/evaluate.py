@@ -13,7 +13,8 @@ from ..data.dataset import MultimodalData
 from .metrics import accuracy, spearman
 from ..models.base import MultimodalModel
 from ..method.output import FusionOutput
-from ..validation import check_device, check_labels, check_num_levels, check_protocols, check_split
+from ..corrupt.protocols import check_protocols
+from ..validation import check_device, check_labels, check_num_levels, check_split
 
 
 @dataclass

@@ -24,20 +24,9 @@ from ..seed import seed_everything
 from .state import (STATE_FORMAT, check_identity, global_rng_states, read_state,
                     restore_global_rng_states, restore_transient_buffers, run_identity,
                     transient_buffers)
-from ..validation import check_training_data
+from ..validation import check_training_data, resolve_device
 
 VAL_NOISE_SEED = 12345  # the validation split is corrupted the same way at every epoch
-
-
-def resolve_device(name: str = "auto") -> torch.device:
-    """'auto' -> cuda when available, else cpu; 'cuda' without a GPU is an error, not a fallback."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name not in ("cpu", "cuda") and not name.startswith("cuda:"):
-        raise ValueError(f"unknown device {name!r}; use auto, cpu or cuda")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise RuntimeError(f"device {name!r} requested but torch sees no CUDA GPU")
-    return torch.device(name)
 
 
 def make_optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
