@@ -18,8 +18,8 @@
 #
 #
 # The earlier chapters built UDML one piece at a time and looked at each piece on one training
-# run. This chapter puts every claim of the paper (as summarised in `method.md` and its abstract;
-# the full text was not available) to one fair test: eight methods trained with the same
+# run. This chapter puts every claim of the paper (as its abstract states them and
+# {doc}`intro` summarises them) to one fair test: eight methods trained with the same
 # encoders, data splits, training budget and seeds, five seeds each, on three datasets, and
 # scored under the same corrupted test sets. The numbers come from results files that one
 # command writes (`python -m udml sweep ...`); this chapter reads them, re-runs one job to show
@@ -131,7 +131,7 @@ display(Markdown(markdown_table(["experiment", "datasets", "methods", "seeds", "
                                  "jobs", "what"], rows, align="lllrlrl")))
 
 # %% [markdown]
-# The eight methods (`baselines.md` describes each):
+# The eight methods:
 # static concatenation (`static`), late fusion of unimodal logits (`late`), dynamic fusion
 # weighted by the variance of a probabilistic embedding (`pe`), dynamic fusion weighted by the
 # noise-aware estimate without the dependency term (`naive`), UDML (`udml`), UDML with the true
