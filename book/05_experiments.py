@@ -100,7 +100,7 @@ print(f"udml {udml.__version__}, settings: {settings}")
 #
 # Four experiments of the registry `udml.experiments.registry` carry the evidence. `main` trains
 # every method on every dataset with the default configuration; `gamma` switches off the unimodal
-# auxiliary losses (a factor that dominated a throw-away prototype); `ablation` changes one
+# auxiliary losses (a factor that can outweigh the fusion rule itself); `ablation` changes one
 # component of UDML at a time; `extension` tests a variant that is *not* the paper's method. Every
 # job of an experiment uses the same encoders, splits and seeds, and the same training budget:
 # {glue:md}`budget`. Each seed fixes the data split, the initialisation and the test noise, so
@@ -481,7 +481,7 @@ _ = glue("ablation_all", Markdown("; ".join(
 # Each verdict reads "full UDML beats the variant": **holds** means the changed component helps
 # somewhere and hurts nowhere. (Ablation results available for: {glue:md}`ablation_datasets`.)
 #
-# **The weight of the unimodal losses.** The prototype of this project found that $\gamma$, the
+# **The weight of the unimodal losses.** A small early experiment suggested that $\gamma$, the
 # weight of the unimodal auxiliary losses $\sum_m \mathrm{CE}(\pi_m, y)$, mattered more than
 # anything else. The `gamma` experiment repeats five methods with $\gamma = 0$ on mfeat; the
 # table gives the $\gamma = 0$ run minus the $\gamma = 1$ run of `main` per method.
