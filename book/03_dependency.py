@@ -17,8 +17,8 @@
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/REPLACE-WITH-OWNER/udml-book/blob/main/book/03_dependency.ipynb)
 #
 # Dynamic fusion weighs each modality by how reliable it looks, as if every modality started
-# with an equal say. The paper (as far as its abstract and the authors' reference code show; its
-# full text was not available, see the [opening page](intro.md)) argues that
+# with an equal say. The paper (as its abstract and the authors' reference code state it; see the
+# [opening page](intro.md)) argues that
 # training breaks this: the network comes to rely on the modality that is easiest to learn, so
 # the hard modality is suppressed twice, once by that optimisation bias and once more by its
 # higher uncertainty ("dual suppression"), and dynamic fusion can end up worse than static
