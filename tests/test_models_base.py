@@ -3,20 +3,10 @@ torch kernel sees it."""
 import numpy as np
 import pytest
 import torch
-from torch import nn
+from _fakes import Tiny
 
 from udml.config import ModelConfig
 from udml.models import build_model
-
-
-class Tiny(nn.Module):
-    def __init__(self, d, out=8):
-        super().__init__()
-        self.in_shape, self.out_dim = (d,), out
-        self.fc = nn.Linear(d, out)
-
-    def forward(self, x):
-        return torch.relu(self.fc(x))
 
 
 def make(method="udml"):

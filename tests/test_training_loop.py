@@ -1,5 +1,6 @@
 import pytest
 import torch
+from _fakes import killed_after_epoch
 
 from udml.config import ModelConfig, TrainConfig
 from udml.corrupt import NoiseSpec
@@ -80,18 +81,10 @@ def test_resume_continues_exactly(mfeat, tmp_path, monkeypatch):
     mcfg, tcfg = quick("udml", epochs=4)
     full_model, full = fit(mfeat, mcfg, tcfg, specs=SPECS)
     state = tmp_path / "state.pt"
-    real_save = T._save_state
-
-    def crash_after_epoch_1(path, epoch, *args):
-        real_save(path, epoch, *args)
-        if epoch == 1:
-            raise KeyboardInterrupt
-    monkeypatch.setattr(T, "_save_state", crash_after_epoch_1)
     seed_everything(tcfg.seed)
     model = build_model(build_encoders(mfeat.shapes, mcfg), 10, mcfg)
-    with pytest.raises(KeyboardInterrupt):
+    with killed_after_epoch(monkeypatch):
         T.train(model, mfeat, SPECS, tcfg, state)
-    monkeypatch.setattr(T, "_save_state", real_save)
     seed_everything(99)  # the resumed process starts from another RNG state
     model2 = build_model(build_encoders(mfeat.shapes, mcfg), 10, mcfg)
     hist = T.train(model2, mfeat, SPECS, tcfg, state)

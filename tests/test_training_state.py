@@ -4,6 +4,7 @@ from dataclasses import replace
 
 import pytest
 import torch
+from _fakes import killed_after_epoch
 
 import udml.training.loop as T
 from udml.config import ModelConfig, TrainConfig
@@ -38,16 +39,8 @@ def test_every_method_resumes_bit_exactly(synth, tmp_path, monkeypatch, method):
     full_model = fresh(synth, mcfg, 0)
     full = T.train(full_model, synth, SPECS, tcfg)
     state = tmp_path / "state.pt"
-    real_save = T._save_state
-
-    def crash_after_epoch_1(path, epoch, *args):
-        real_save(path, epoch, *args)
-        if epoch == 1:
-            raise KeyboardInterrupt
-    monkeypatch.setattr(T, "_save_state", crash_after_epoch_1)
-    with pytest.raises(KeyboardInterrupt):
+    with killed_after_epoch(monkeypatch):
         T.train(fresh(synth, mcfg, 0), synth, SPECS, tcfg, state)
-    monkeypatch.setattr(T, "_save_state", real_save)
     resumed = fresh(synth, mcfg, 99)  # another process, another RNG state
     hist = T.train(resumed, synth, SPECS, tcfg, state)
     assert strip(hist) == strip(full)
