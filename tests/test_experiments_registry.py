@@ -1,6 +1,7 @@
 """The experiment registry: definitions, validation, overrides and the registered experiments."""
 import pytest
 
+from udml.experiments.jobs import make_jobs
 from udml.experiments import registry as ex
 from udml.config import METHODS
 from udml.corrupt.scales import UNSEEN_KIND_SCALES
@@ -74,6 +75,7 @@ def test_definitions_are_copied():
     (dict(base=[1]), TypeError, "base"),
     (dict(protocols=("clean", "noisy@3")), ValueError, "noise protocol"),
     (dict(unseen_kinds=("fog",)), ValueError, "unknown unseen kind"),
+    (dict(split="train"), ValueError, "split must be 'val' or 'test'"),
 ])
 def test_bad_definitions(kw, err, match):
     with pytest.raises(err, match=match):
@@ -110,4 +112,13 @@ def test_slug_and_to_dict():
     assert ex.slug("gamma=0.5") == "gamma_0.5" and ex.slug("no dep/ref") == "no_dep_ref"
     d = make(variants={"g": {"gamma": 0.0}}, unseen_kinds=("blur",)).to_dict()
     assert d["variants"] == {"g": {"gamma": 0.0}} and d["unseen_kinds"] == ["blur"]
-    assert d["seeds"] == [0] and d["protocols"] is None
+    assert d["seeds"] == [0] and d["protocols"] is None and d["split"] == "test"
+
+
+def test_the_levers_are_chosen_on_validation_data():
+    levers = ex.get_experiment("levers")
+    assert levers.split == "val" and levers.subset(seeds=[7]).split == "val"
+    assert all(j.split == "val" for j in make_jobs(levers))
+    assert {j.split for j in make_jobs(ex.get_experiment("main"))} == {"test"}
+    # every variant states its regression target, whatever the library default
+    assert all("estimator_target" in v for v in levers.variants.values())

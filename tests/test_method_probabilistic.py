@@ -1,8 +1,10 @@
 import math
 
+import pytest
 import torch
 
 from udml.method.estimator import NoiseAwareEstimator
+from udml.method.losses import estimator_mse
 from udml.method.probabilistic import ProbabilisticHead, kl_to_level_prior, reparameterise
 
 
@@ -41,3 +43,20 @@ def test_estimator_stops_the_gradient_and_is_positive():
         s.sum().backward()
         assert logvar.grad is None
         assert est.g[0].weight.grad is not None
+
+
+def test_estimator_reads_sigma_or_log_sigma():
+    logvar = torch.tensor([[-4.0, 0.0, 2.0]])
+    for reads, expect in (("sigma", torch.exp(0.5 * logvar)), ("log_sigma", 0.5 * logvar)):
+        est = NoiseAwareEstimator(3, "affine", hidden=2, dropout=0.0, reads=reads).eval()
+        torch.testing.assert_close(est(logvar), torch.exp(0.5 * est.g(expect).squeeze(1)))
+    with pytest.raises(ValueError, match="estimator input"):
+        NoiseAwareEstimator(3, reads="mu")
+
+
+def test_estimator_mse_on_the_level_or_its_log():
+    level = torch.tensor([1, 2, 11])
+    s = level.float() * 2
+    assert estimator_mse(s, level).item() == pytest.approx(((s - level) ** 2).mean().item())
+    assert estimator_mse(s, level, "log_level").item() == pytest.approx(math.log(2) ** 2)
+    assert estimator_mse(level.float(), level, "log_level").item() == 0.0

@@ -42,6 +42,26 @@ def test_evaluate_report_structure():
     assert rep["protocols"]["one:fou@11"]["unimodal"]["fou"] < clean["unimodal"]["fou"]
     with pytest.raises(ValueError, match="empty"):
         evaluate(model, splits.test.subset(torch.arange(0)), SPECS, 11, ["clean"])
+    # mean scores per protocol; no calibration without every level of a modality
+    assert set(rep["protocols"]["one:fou@11"]["mean_scores"]) == {"s_hat", "pe_sigma", "quality"}
+    assert "calibration" not in rep
+
+
+def test_evaluate_calibrates_the_scores_over_every_level():
+    splits = load_dataset("synthetic", seed=0)
+    specs = {"m0": NoiseSpec("gaussian", 4.0), "m1": NoiseSpec("gaussian", 2.0)}
+    model, _ = fit(splits, ModelConfig(method="udml"), TrainConfig(epochs=2, progress=False),
+                   specs)
+    L = 4
+    model.config.num_levels = L  # a short level grid keeps the test fast
+    rep = evaluate(model, splits.test, specs, L, ["clean"] + [f"one:m0@{lv}" for lv in (2, 3, 4)])
+    cal = rep["calibration"]
+    assert set(cal) == {"s_hat", "pe_sigma", "quality"} and set(cal["s_hat"]) == {"m0"}  # m1: clean only
+    means = cal["s_hat"]["m0"]["mean"]
+    assert len(means) == L
+    assert means[0] == pytest.approx(rep["protocols"]["clean"]["mean_scores"]["s_hat"]["m0"])
+    assert means[3] == pytest.approx(rep["protocols"]["one:m0@4"]["mean_scores"]["s_hat"]["m0"])
+    assert set(cal["s_hat"]["m0"]["spearman"]) == {"all", "low", "high"}
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from udml.training.metrics import accuracy, rank, spearman
+from udml.training.metrics import accuracy, calibration_summary, level_ranges, rank, spearman
 
 
 def test_accuracy():
@@ -27,3 +27,24 @@ def test_spearman_known_values():
     assert math.isnan(spearman(x, torch.ones(4)))
     with pytest.raises(ValueError):
         spearman(x, x[:3])
+
+
+def test_level_ranges_are_the_low_and_high_ends():
+    assert level_ranges(11) == {"all": (1, 11), "low": (1, 4), "high": (8, 11)}
+    assert level_ranges(2) == {"all": (1, 2), "low": (1, 1), "high": (2, 2)}
+
+
+def test_calibration_summary_of_a_perfect_and_a_reversed_score():
+    g = torch.Generator().manual_seed(0)
+    noise = {lv: torch.rand(50, generator=g) * 0.1 for lv in range(1, 12)}
+    rising = calibration_summary({lv: lv + noise[lv] for lv in noise}, 11)
+    assert rising["spearman"]["all"] > 0.99 and rising["spearman"]["high"] > 0.9
+    assert rising["mean"][0] == pytest.approx(1 + noise[1].double().mean().item())
+    assert rising["std"][3] == pytest.approx((4 + noise[4]).double().std().item())
+    falling = calibration_summary({lv: -lv + noise[lv] for lv in noise}, 11)
+    assert falling["spearman"]["all"] < -0.99  # the sign is kept: a falling score is not a win
+
+
+def test_calibration_summary_needs_every_level():
+    with pytest.raises(ValueError, match=r"missing \[3\]"):
+        calibration_summary({1: torch.ones(3), 2: torch.ones(3)}, 3)

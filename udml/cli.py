@@ -3,6 +3,8 @@
     python -m udml train ...    train and evaluate one method on a shipped dataset, write a results file
     python -m udml sweep NAME   run a registered experiment (udml.experiments.registry) in parallel
                                 processes, or on a Dask cluster (--scheduler ADDRESS)
+    python -m udml bound        train the bound: a regressor of the noise level on each modality's
+                                corrupted input (udml.experiments.bound)
     python -m udml bench        print the speed ratios
 """
 from __future__ import annotations
@@ -85,6 +87,9 @@ def main(argv: list[str] | None = None) -> int:
     if argv and argv[0] == "sweep":
         from .experiments.runner import main as sweep_main
         return sweep_main(argv[1:])
+    if argv and argv[0] == "bound":
+        from .experiments.bound import main as bound_main
+        return bound_main(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m udml", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     t = sub.add_parser("train", help="train and evaluate one method, write a results file")
@@ -100,6 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--overwrite", action="store_true",
                    help="replace an existing --out / --checkpoint file (refused otherwise)")
     sub.add_parser("sweep", help="run a registered experiment (see python -m udml sweep --help)")
+    sub.add_parser("bound", help="train the bound of the estimator (python -m udml bound --help)")
     sub.add_parser("bench", help="print the speed ratios (training step, corruption)")
     args = parser.parse_args(argv)
 

@@ -19,6 +19,11 @@ class ModelConfig:
     hidden_dim: int = 128          # width of the MLP encoders
     fusion_head: str = "concat"    # concat | sum | gated
     estimator: str = "mlp"         # noise-aware estimator g_m: "affine" (reference) | "mlp"
+    estimator_hidden: int = 64     # width of g_m's hidden layer (reference: 256 for 512-d sigma)
+    estimator_input: str = "sigma"  # what g_m reads: "sigma" (paper) | "log_sigma" (same
+                                    # information, on a scale where small sigmas stay apart)
+    estimator_target: str = "level"  # what MSE fits: "level" (reference, MSE(s, l)) |
+                                     # "log_level" (MSE(log s, log l): a geometric mean)
     dependency: str = "paper"      # "paper": ||pi - pi_-m||_1 ; "reference": ||W[z_m;0]+b||_1
     dependency_momentum: float = 0.1  # EMA factor of the running dependency statistic
     track_dependency: bool = False # also track D_m where the weights do not use it (diagnostics)
@@ -45,6 +50,12 @@ class ModelConfig:
             raise ValueError(f"unknown fusion_head {self.fusion_head!r}; use concat, sum or gated")
         if self.estimator not in ("affine", "mlp"):
             raise ValueError(f"unknown estimator {self.estimator!r}; use affine or mlp")
+        if self.estimator_input not in ("sigma", "log_sigma"):
+            raise ValueError(f"unknown estimator_input {self.estimator_input!r}; "
+                             "use sigma or log_sigma")
+        if self.estimator_target not in ("level", "log_level"):
+            raise ValueError(f"unknown estimator_target {self.estimator_target!r}; "
+                             "use level or log_level")
         if self.dependency not in ("paper", "reference"):
             raise ValueError(f"unknown dependency {self.dependency!r}; use paper or reference")
         if self.weights_source not in ("auto", "estimator", "pe", "oracle"):
@@ -153,7 +164,8 @@ def coerce_fields(cfg) -> None:
 
 # field -> (lowest, highest, whether the bounds are included); None: unbounded on that side
 MODEL_RANGES = {
-    "latent_dim": (1, None, True), "hidden_dim": (1, None, True), "num_levels": (2, None, True),
+    "latent_dim": (1, None, True), "hidden_dim": (1, None, True),
+    "estimator_hidden": (1, None, True), "num_levels": (2, None, True),
     "dependency_momentum": (0.0, 1.0, (False, True)), "gamma": (0.0, None, True),
     "beta": (0.0, None, True), "lambda_est": (0.0, None, True), "dropout": (0.0, 1.0, (True, False)),
     "qmf_temperature": (0.0, None, False), "qmf_rank_weight": (0.0, None, True),

@@ -28,6 +28,7 @@ class Job:
     config: dict = field(compare=False)  # {"model": ..., "train": ...}, resolved by the experiment
     protocols: tuple | None = None
     unseen_kinds: tuple = ()
+    split: str = "test"  # the split the job is evaluated on
 
     def path(self, out_dir: str | Path) -> Path:
         return (Path(out_dir) / self.experiment / "runs" / self.dataset / slug(self.variant)
@@ -38,13 +39,14 @@ class Job:
         return {"experiment": self.experiment, "dataset": self.dataset, "variant": self.variant,
                 "method": self.method, "seed": self.seed,
                 "protocols": list(self.protocols) if self.protocols is not None else None,
-                "unseen_kinds": list(self.unseen_kinds)}
+                "unseen_kinds": list(self.unseen_kinds), "split": self.split}
 
 
 def make_jobs(exp: Experiment) -> list[Job]:
     """Every (dataset, variant, seed, method) of ``exp``; seeds outside methods, so that a partial
     sweep has every method for its first seeds."""
-    return [Job(exp.name, d, v, m, s, exp.resolve(v, m, s), exp.protocols, exp.unseen_kinds)
+    return [Job(exp.name, d, v, m, s, exp.resolve(v, m, s), exp.protocols, exp.unseen_kinds,
+                exp.split)
             for d in exp.datasets for v in exp.variants for s in exp.seeds for m in exp.methods]
 
 

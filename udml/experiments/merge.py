@@ -33,14 +33,16 @@ def _stack(items: list):
 
 def _run_metrics(rec: dict) -> dict:
     """One run's metrics regrouped metric-first: accuracy/unimodal/... -> kind -> protocol."""
-    out: dict = {"accuracy": {}, "unimodal": {}, "mean_weights": {}, "spearman": {}}
+    out: dict = {"accuracy": {}, "unimodal": {}, "mean_weights": {}, "mean_scores": {},
+                 "spearman": {}, "calibration": {}}
     for kind, report in rec["metrics"].items():
         for label, entry in report["protocols"].items():
-            for key in ("accuracy", "unimodal", "mean_weights"):
+            for key in ("accuracy", "unimodal", "mean_weights", "mean_scores"):
                 if key in entry:
                     out[key].setdefault(kind, {})[label] = entry[key]
-        if "spearman" in report:
-            out["spearman"][kind] = report["spearman"]
+        for key in ("spearman", "calibration"):
+            if key in report:
+                out[key][kind] = report[key]
     out = {k: v for k, v in out.items() if v}
     for key in ("dependency", "dependency_normalised"):  # a property of the model, not of a kind
         if key in rec["metrics"][SEEN_KIND]:
@@ -90,7 +92,12 @@ def merge_runs(exp: Experiment, dataset: str, out_dir: str | Path = "results",
       metrics: {variant: {method: {
         "accuracy": {kind: {protocol: [...]}}, "unimodal": {kind: {protocol: {modality: [...]}}},
         "mean_weights": {kind: {protocol: {modality: [...]}}}  (methods with weights),
+        "mean_scores": {kind: {protocol: {score: {modality: [...]}}}}  (methods with scores:
+                       s_hat, pe_sigma, quality; `udml.training.evaluate.output_scores`),
         "spearman": {kind: {modality: {"overall"|"low"|"high": [...]}}}  (methods with a quality),
+        "calibration": {kind: {score: {modality: {"mean": [[L] per seed], "std": [[L] ...],
+                        "spearman": {"all"|"low"|"high": [...]}}}}}  (the score per level,
+                        `udml.training.metrics.calibration_summary`),
         "dependency", "dependency_normalised": {modality: [...]}  (methods that track it),
         "history": {field: [[per epoch] per seed], "dependency": {modality: [[...]]}},
         "seconds": [...], "cpu_seconds": [...]}}}

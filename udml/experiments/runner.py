@@ -56,13 +56,14 @@ def run_job(job: Job) -> dict:
     device = resolve_device(tcfg.device)
     levels = mcfg.num_levels
     protos = list(job.protocols) if job.protocols is not None else None
-    metrics = {SEEN_KIND: evaluate(model, splits.test, specs, levels, protos, job.seed,
+    data = getattr(splits, job.split)
+    metrics = {SEEN_KIND: evaluate(model, data, specs, levels, protos, job.seed,
                                     device=device)}
     noise = {SEEN_KIND: specs_to_dict(specs)}
     for kind in job.unseen_kinds:
         kspecs = default_specs(splits, kind=kind)
         protos = unseen_protocols(splits.modalities, levels)
-        metrics[kind] = evaluate(model, splits.test, kspecs, levels, protos, job.seed,
+        metrics[kind] = evaluate(model, data, kspecs, levels, protos, job.seed,
                                  device=device)
         noise[kind] = specs_to_dict(kspecs)
     return {"job": job.describe(),

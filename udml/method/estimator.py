@@ -14,7 +14,8 @@ from torch import Tensor, nn
 class NoiseAwareEstimator(nn.Module):
     """(B, K) logvar -> (B,) s_hat, the predicted noise level (1 = clean)."""
 
-    def __init__(self, latent_dim: int, form: str = "mlp", hidden: int = 64, dropout: float = 0.1):
+    def __init__(self, latent_dim: int, form: str = "mlp", hidden: int = 64, dropout: float = 0.1,
+                 reads: str = "sigma"):
         super().__init__()
         if form == "affine":
             self.g = nn.Sequential(nn.Linear(latent_dim, hidden), nn.Dropout(dropout),
@@ -24,8 +25,11 @@ class NoiseAwareEstimator(nn.Module):
                                    nn.Linear(hidden, 1))
         else:
             raise ValueError(f"unknown estimator form {form!r}; use 'affine' or 'mlp'")
-        self.form = form
+        if reads not in ("sigma", "log_sigma"):
+            raise ValueError(f"unknown estimator input {reads!r}; use 'sigma' or 'log_sigma'")
+        self.form, self.reads = form, reads
 
     def forward(self, logvar: Tensor) -> Tensor:
-        sigma = torch.exp(0.5 * logvar.detach())            # stop-gradient: (B, K)
-        return torch.exp(0.5 * self.g(sigma).squeeze(1).clamp(max=20.0))  # (B,)
+        log_sigma = 0.5 * logvar.detach()                    # stop-gradient: (B, K)
+        x = log_sigma if self.reads == "log_sigma" else torch.exp(log_sigma)
+        return torch.exp(0.5 * self.g(x).squeeze(1).clamp(max=20.0))  # (B,)

@@ -47,7 +47,8 @@ class DynamicFusion(MultimodalModel):
                 raise ValueError("static fusion has no weights: weights_source must stay 'auto'")
             self.source = config.weights_source
         self.estimators = nn.ModuleDict(
-            {n: NoiseAwareEstimator(k, config.estimator, dropout=config.dropout)
+            {n: NoiseAwareEstimator(k, config.estimator, config.estimator_hidden,
+                                   config.dropout, config.estimator_input)
              for n in self.modalities}) if self.source == "estimator" else None
         self.head = build_head(config.fusion_head, m, k, num_classes)
         self.uses_dependency = (self.method in ("udml", "oracle") if config.use_dependency is None

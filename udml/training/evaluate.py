@@ -10,7 +10,7 @@ from torch import Tensor
 
 from ..corrupt import NoiseSpec, corrupt_batch, protocol_from_string
 from ..data.dataset import MultimodalData
-from .metrics import accuracy, spearman
+from .metrics import accuracy, calibration_summary, spearman
 from ..models.base import MultimodalModel
 from ..method.output import FusionOutput
 from ..corrupt.protocols import check_protocols
@@ -126,8 +126,11 @@ def standard_protocols(modalities: list[str], num_levels: int) -> list[str]:
 def evaluate(model: MultimodalModel, data: MultimodalData, specs: dict[str, NoiseSpec],
              num_levels: int, protocols: list[str] | None = None, seed: int = 0,
              batch_size: int = 512, device: torch.device | str = "cpu") -> dict:
-    """Metrics per protocol (accuracy, unimodal accuracies, mean weights), Spearman of the quality
-    score under the random protocol, and the model's dependency statistic.
+    """Metrics per protocol (accuracy, unimodal accuracies, mean weights, mean of each
+    unreliability score per modality), Spearman of the quality score under the random protocol,
+    the scores' calibration where every level of a modality was evaluated (clean and
+    ``one:m@l`` for l = 2..L: `udml.training.level_scores.calibration_summary`), and the model's
+    dependency statistic.
 
     Each protocol draws its noise from a generator seeded with ``seed``, so every method sees the
     same corrupted test set.  ``data`` is one split, ``num_levels`` the model's L, ``protocols`` a
@@ -139,6 +142,7 @@ def evaluate(model: MultimodalModel, data: MultimodalData, specs: dict[str, Nois
     protocols = protocols or standard_protocols(model.modalities, num_levels)
     check_protocols(protocols, model.modalities, num_levels)
     report: dict = {"protocols": {}}
+    per_level: dict = {}  # score -> modality -> level -> (N,) score of that modality alone noisy
     for label in protocols:
         gen = torch.Generator(device=dev).manual_seed(seed)
         pred = predict(model, data, specs, label, num_levels, gen, batch_size, dev)
@@ -146,9 +150,24 @@ def evaluate(model: MultimodalModel, data: MultimodalData, specs: dict[str, Nois
                  "unimodal": {k: accuracy(v, pred.y) for k, v in pred.unimodal_logits.items()}}
         if pred.weights is not None:
             entry["mean_weights"] = dict(zip(model.modalities, pred.weights.mean(0).tolist()))
+        if pred.scores:
+            entry["mean_scores"] = {name: {k: v.mean().item() for k, v in per_mod.items()}
+                                    for name, per_mod in pred.scores.items()}
         report["protocols"][label] = entry
         if label.startswith("random"):
             report["spearman"] = quality_spearman(pred, num_levels)
+        proto = protocol_from_string(label) if isinstance(label, str) else label
+        for name, per_mod in pred.scores.items():
+            for k, v in per_mod.items():
+                if label == "clean" or getattr(proto, "name", None) == k:
+                    level = 1 if label == "clean" else proto.level
+                    per_level.setdefault(name, {}).setdefault(k, {})[level] = v
+    calibration = {name: {k: calibration_summary(by_level, num_levels)
+                          for k, by_level in per_mod.items() if len(by_level) == num_levels}
+                   for name, per_mod in per_level.items()}
+    calibration = {name: c for name, c in calibration.items() if c}
+    if calibration:
+        report["calibration"] = calibration
     dep = getattr(model, "dependency", None)
     if dep is not None:
         report["dependency"] = dict(zip(model.modalities, dep.value.tolist()))

@@ -1,4 +1,5 @@
-"""Small metrics with no dependency beyond torch: accuracy and Spearman's rank correlation."""
+"""Small metrics with no dependency beyond torch: accuracy, Spearman's rank correlation, and a
+score's calibration against the noise level."""
 from __future__ import annotations
 
 import torch
@@ -34,3 +35,39 @@ def spearman(x: Tensor, y: Tensor) -> float:
     rx, ry = rx - rx.mean(), ry - ry.mean()
     denom = (rx.pow(2).sum() * ry.pow(2).sum()).sqrt()
     return float("nan") if denom == 0 else (rx * ry).sum().div(denom).item()
+
+
+def level_ranges(num_levels: int) -> dict[str, tuple[int, int]]:
+    """The level ranges a calibration is scored on: all levels, the low and the high end.
+
+    low = levels 1 .. 1 + w and high = L - w .. L with w = 3 (L - 1) // 10: levels 1-4 and 8-11
+    for L = 11. With the quadratic strength schedule the low range is nearly invisible (level 4
+    is 9 % of the top strength), the high range is where a destroyed modality must be told apart
+    from a badly damaged one.
+    """
+    w = 3 * (num_levels - 1) // 10
+    return {"all": (1, num_levels), "low": (1, 1 + w), "high": (num_levels - w, num_levels)}
+
+
+def calibration_summary(by_level: dict[int, Tensor], num_levels: int) -> dict:
+    """How a score follows the level: per level 1..L its mean and standard deviation, and its
+    per-sample Spearman with the level over each range of `level_ranges`.
+
+    by_level: level -> (N,) scores of one modality corrupted alone at that level (the same
+    samples at every level). Returns {"mean": [L], "std": [L], "spearman": {range: rho}}.
+    """
+    missing = sorted(set(range(1, num_levels + 1)) - set(by_level))
+    if missing:
+        raise ValueError(f"calibration needs every level 1..{num_levels}; missing {missing}")
+    levels = range(1, num_levels + 1)
+    score = torch.cat([by_level[lv].double() for lv in levels])
+    level = torch.cat([torch.full((by_level[lv].numel(),), lv, dtype=torch.float64)
+                       for lv in levels])
+    rho = {}
+    for name, (lo, hi) in level_ranges(num_levels).items():
+        keep = (level >= lo) & (level <= hi)
+        rho[name] = spearman(score[keep], level[keep])
+    return {"mean": [by_level[lv].double().mean().item() for lv in levels],
+            "std": [by_level[lv].double().std().item() if by_level[lv].numel() > 1 else 0.0
+                    for lv in levels],
+            "spearman": rho}

@@ -1,0 +1,127 @@
+"""How well an unreliability score follows the noise level, and what the fusion weights do with
+it: the estimator measured against the bound, and the dominance condition.
+
+Calibration.  Every method with a score (s_hat, the PE's mean sigma, QMF's and TMC's own quality)
+is scored level by level in the merged results files (``calibration`` entries); the bound, a
+regressor of the level on the corrupted input (`udml.training.bound`), in ``results/bound``.
+
+    calibration_rows(merged, bound)     dataset x modality x range -> Spearman of every score
+
+The dominance condition.  With u_m = 1 / (s_m^2 D_m), a noisy modality n keeps MORE weight than a
+clean one c exactly when u_n > u_c, i.e.
+
+    (s_n / s_c)^2  <  D_c / D_n        (the estimate's ratio against the dependency's ratio)
+
+and it gets at most half of c's weight exactly when (s_n / s_c)^2 >= 2 D_c / D_n.  A modality that
+the fusion relies on little (small D_n) is boosted by the dependency term; only a large enough
+ratio of estimates takes the boost back.  `dominance_rows` measures both sides for every pair
+(n noisy at the top level, c clean) on the means over the test samples, for the shipped estimator
+and for the bound's estimates with the same D.
+"""
+from __future__ import annotations
+
+from .comparisons import DEFAULT_VARIANT, modalities, num_levels, series
+from .stats import mean
+from ..experiments.jobs import SEEN_KIND
+
+# score -> (method whose runs carry it, the entry name in the results files)
+SCORES = {"s_hat": ("udml", "s_hat"), "PE sigma": ("pe", "pe_sigma"),
+          "QMF": ("qmf", "quality"), "TMC": ("tmc", "quality")}
+RANGES = ("all", "low", "high")
+
+
+def score_spearman(merged: dict, method: str, score: str, modality: str, rng: str,
+                   variant: str = DEFAULT_VARIANT, kind: str = SEEN_KIND) -> dict[int, float]:
+    """{seed: Spearman of ``score`` with the level over level range ``rng``} of one method."""
+    return series(merged, method, "calibration", kind, score, modality, "spearman", rng,
+                  variant=variant)
+
+
+def score_means(merged: dict, method: str, score: str, modality: str,
+                variant: str = DEFAULT_VARIANT, kind: str = SEEN_KIND) -> list[float]:
+    """The score's mean per level 1..L, averaged over the seeds."""
+    node = merged["metrics"][variant][method]["calibration"][kind][score][modality]["mean"]
+    return [mean([seed[i] for seed in node]) for i in range(len(node[0]))]
+
+
+def bound_spearman(bound: dict, modality: str, rng: str) -> dict[int, float]:
+    """{seed: Spearman of the bound's estimate with the level over ``rng``}."""
+    return dict(zip(bound["seeds"], bound["metrics"][modality]["spearman"][rng]))
+
+
+def bound_means(bound: dict, modality: str) -> list[float]:
+    """The bound's mean estimate per level 1..L, averaged over the seeds."""
+    node = bound["metrics"][modality]["mean"]
+    return [mean([seed[i] for seed in node]) for i in range(len(node[0]))]
+
+
+def calibration_rows(merged: dict, bound: dict | None = None,
+                     variant: str = DEFAULT_VARIANT) -> list[dict]:
+    """One row per (modality, range): the mean over seeds of each score's Spearman with the level
+    (signed: a score that falls as the noise rises has a negative rho, and its |rho| is NOT a
+    win), and the bound's, where the results hold them."""
+    rows = []
+    for m in modalities(merged):
+        for rng in RANGES:
+            row = {"dataset": merged["dataset"], "modality": m, "range": rng}
+            for label, (method, score) in SCORES.items():
+                try:
+                    row[label] = mean(score_spearman(merged, method, score, m, rng, variant)
+                                      .values())
+                except KeyError:
+                    continue
+            if bound is not None:
+                row["bound"] = mean(bound_spearman(bound, m, rng).values())
+            rows.append(row)
+    return rows
+
+
+def dominance_rows(merged: dict, bound: dict | None = None, method: str = "udml",
+                   variant: str = DEFAULT_VARIANT) -> list[dict]:
+    """One row per (noisy n at the top level, clean c): both sides of the dominance condition and
+    the weights the fusion gave, means over seeds.
+
+    estimate_ratio   (s_n / s_c)^2 of ``method``'s s_hat under ``one:n@L`` (n noisy, c clean)
+    dependency_ratio D_c / D_n of the same runs
+    bound_ratio      (s_n / s_c)^2 with the bound's mean estimates (n at L, c at level 1)
+    w_noisy, w_clean the fusion's mean weights under ``one:n@L``
+    noisy_keeps_more estimate_ratio < dependency_ratio (the condition, on the means)
+    """
+    L = num_levels(merged)
+    mods = modalities(merged)
+    dep = {m: series(merged, method, "dependency", m, variant=variant) for m in mods}
+    rows = []
+    for n in mods:
+        proto = f"one:{n}@{L}"
+        s = {m: series(merged, method, "mean_scores", SEEN_KIND, proto, "s_hat", m,
+                       variant=variant) for m in mods}
+        w = {m: series(merged, method, "mean_weights", SEEN_KIND, proto, m, variant=variant)
+             for m in mods}
+        for c in mods:
+            if c == n:
+                continue
+            seeds = sorted(set(s[n]) & set(s[c]) & set(dep[n]) & set(dep[c]))
+            est = mean([(s[n][k] / s[c][k]) ** 2 for k in seeds])
+            dr = mean([dep[c][k] / dep[n][k] for k in seeds])
+            row = {"dataset": merged["dataset"], "noisy": n, "clean": c, "estimate_ratio": est,
+                   "dependency_ratio": dr, "w_noisy": mean(w[n].values()),
+                   "w_clean": mean(w[c].values()), "noisy_keeps_more": est < dr}
+            if bound is not None:
+                row["bound_ratio"] = (bound_means(bound, n)[L - 1] / bound_means(bound, c)[0]) ** 2
+                row["bound_noisy_keeps_more"] = row["bound_ratio"] < dr
+            rows.append(row)
+    return rows
+
+
+def top_level_weight_ratio(merged: dict, method: str = "udml", variant: str = DEFAULT_VARIANT
+                           ) -> dict[str, dict[int, float]]:
+    """For each modality n: {seed: w_n / min over clean c of w_c} under ``one:n@L``, the share
+    of a clean modality's weight the destroyed one keeps (the target: at most 0.5)."""
+    L = num_levels(merged)
+    mods = modalities(merged)
+    out = {}
+    for n in mods:
+        w = {m: series(merged, method, "mean_weights", SEEN_KIND, f"one:{n}@{L}", m,
+                       variant=variant) for m in mods}
+        out[n] = {k: w[n][k] / min(w[c][k] for c in mods if c != n) for k in w[n]}
+    return out
