@@ -157,7 +157,8 @@ print(u)
 # ### Step 3: normalise to sum to $M$
 #
 # Only the ratios of the $u_m$ matter, so they are normalised to sum to $M$; then $w_m = 1$ for
-# every modality means "no preference", the static fusion's scale. This is what
+# every modality means "no preference": every embedding enters the head at the same scale
+# $1 + w_m = 2$ (static fusion has no weights at all, $w_m = 0$, scale 1). This is what
 # `udml.method.weights.unbiased_weights` returns:
 
 # %%
@@ -201,6 +202,43 @@ assert torch.allclose(w_equal_s, (M * (1 / D) / (1 / D).sum()).expand(4, M))
 assert torch.allclose(unbiased_weights(s, 10 * D), w)
 print("equal D:\n", w_equal_d)
 print("equal s:", w_equal_s[0])
+
+# %% [markdown]
+# ### The dominance condition
+#
+# The two corrections pull in opposite directions when the under-used modality is the noisy one.
+# Take a noisy modality $n$ and a clean one $c$. Since $w_n / w_c = u_n / u_c =
+# (\hat s_c^2 D_c) / (\hat s_n^2 D_n)$, the noisy modality keeps **more** weight than the clean
+# one exactly when
+#
+# $$
+# \left(\frac{\hat s_n}{\hat s_c}\right)^2 \;<\; \frac{D_c}{D_n} ,
+# $$
+#
+# and at most half of it exactly when $(\hat s_n / \hat s_c)^2 \ge 2\, D_c / D_n$. The left side
+# is what the estimator knows, the right side what training did to the fusion. With a perfect
+# estimate ($\hat s = l$) a destroyed modality at level 11 against a clean one gives a left side
+# of $121$, far above any dependency ratio met in this book; an estimator whose outputs span only
+# 2.5 (clean) to 7 (destroyed) gives $(7/2.5)^2 \approx 8$, which a dependency ratio of 6 nearly
+# cancels. So the estimator's *scale*, not only its ranking, decides whether UDML damps a
+# destroyed modality. Chapter 5 measures both sides on every dataset. The check on the four
+# samples above, and on random pairs of ratios:
+
+# %%
+estimate_ratio = (s[:, 1] / s[:, 0]) ** 2  # (B,) modality 2 against modality 1
+dependency_ratio = D[0] / D[1]
+second_keeps_more = estimate_ratio < dependency_ratio
+assert torch.equal(second_keeps_more, w[:, 1] > w[:, 0] + 1e-6)
+gen = torch.Generator().manual_seed(0)
+pairs = 10 ** torch.stack([torch.empty(400).uniform_(-1, 2, generator=gen),
+                           torch.empty(400).uniform_(-1, 1.5, generator=gen)], 1)  # (P, 2)
+ok = []
+for r2, dr in pairs.tolist():  # r2 = (s_2 / s_1)^2, dr = D_1 / D_2
+    w2 = unbiased_weights(torch.tensor([[1.0, r2 ** 0.5]]), torch.tensor([dr, 1.0]))[0]
+    ok.append((bool(w2[1] > w2[0]) == (r2 < dr)) and (bool(w2[1] <= w2[0] / 2) == (r2 >= 2 * dr)))
+assert all(ok)
+print(f"the condition holds on {len(ok)} random pairs of ratios; in the four samples above, "
+      f"modality 2 keeps more weight than modality 1 in {second_keeps_more.tolist()}")
 
 # %% [markdown]
 # ### The floor of the residual form

@@ -125,3 +125,30 @@ def top_level_weight_ratio(merged: dict, method: str = "udml", variant: str = DE
                        variant=variant) for m in mods}
         out[n] = {k: w[n][k] / min(w[c][k] for c in mods if c != n) for k in w[n]}
     return out
+
+
+def lever_rows(merged: dict, method: str = "udml") -> list[dict]:
+    """One row per variant of an experiment such as ``levers``, means over seeds: the clean and
+    random-protocol accuracy, s_hat's Spearman per modality and range under the training kind,
+    its lowest overall Spearman under an unseen kind (the random protocol), and the largest share
+    of a clean modality's weight that a modality destroyed at the top level keeps."""
+    rows = []
+    mods = modalities(merged)
+    for variant in merged["variants"]:
+        row = {"variant": variant}
+        for proto in ("clean", "random"):
+            row[f"accuracy {proto}"] = mean(series(merged, method, "accuracy", SEEN_KIND, proto,
+                                                   variant=variant).values())
+        for m in mods:
+            for rng in RANGES:
+                row[f"{m} {rng}"] = mean(score_spearman(merged, method, "s_hat", m, rng,
+                                                        variant).values())
+        unseen = [k for k in merged["kinds"] if k != SEEN_KIND]
+        row["unseen worst"] = min(
+            (mean(series(merged, method, "spearman", k, m, "overall", variant=variant).values()),
+             f"{k}/{m}")
+            for k in unseen for m in mods) if unseen else None
+        kept = top_level_weight_ratio(merged, method, variant)
+        row["kept weight"] = max((mean(kept[m].values()), m) for m in mods)
+        rows.append(row)
+    return rows

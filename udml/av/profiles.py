@@ -46,8 +46,8 @@ class AVProfile:
 
 def _reference_model(dataset: str, **kw) -> ModelConfig:
     ref = REFERENCE[dataset]
-    base = dict(method="udml", latent_dim=512, estimator="affine", gamma=ref["gamma"],
-                beta=ref["beta"], lambda_est=0.1, num_levels=11, dropout=0.1)
+    base = dict(method="udml", latent_dim=512, estimator="affine", estimator_target="level",
+                gamma=ref["gamma"], beta=ref["beta"], lambda_est=0.1, num_levels=11, dropout=0.1)
     return ModelConfig(**{**base, **kw})
 
 
