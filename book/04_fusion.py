@@ -616,7 +616,7 @@ assert torch.allclose(out6.weights.sum(1), torch.full((4,), 6.0), atol=1e-5)
 # With six modalities the residual floor is $1/(M+1) =$ {glue:text}`floor6:.3f`: a destroyed
 # view keeps at least a seventh of the largest scale.
 #
-# ## Summary
+# ## What we learned
 #
 # - The UDML weights are inverse-variance weights $1/\hat s_m^2$ corrected by the dependency,
 #   $u_m = 1/(\hat s_m^2 D_m)$, normalised to sum to $M$; with equal $D$ they reduce to
@@ -633,6 +633,11 @@ assert torch.allclose(out6.weights.sum(1), torch.full((4,), 6.0), atol=1e-5)
 # - As one modality gets noisier, its weight falls only as far as its estimate rises relative to
 #   its partner's, and for the modality UDML boosts it must first overcome the dependency factor;
 #   the verdicts above say, with numbers, where the correction helped and where it cost accuracy.
+# - **The dominance condition.** A noisy modality $n$ keeps more weight than a clean one $c$
+#   exactly when $(\hat s_n / \hat s_c)^2 < D_c / D_n$: the estimator must know not only *which*
+#   input is noisier but *by how much*, or the dependency term hands the weight back. Chapter 5
+#   measures both sides on every dataset, for the estimator and for the best any estimator could
+#   read from the input.
 #
 # Run time of this chapter:
 
