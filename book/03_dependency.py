@@ -98,6 +98,9 @@ print(f"udml {udml.__version__}, settings: {settings}")
 # \alpha_m = M \, \frac{d_m}{\sum_k d_k} .
 # $$
 #
+# (During training `udml` keeps a running average of $d_m$ over the batches; that running value is
+# the $D_m$ of the fusion weights, and $\alpha_m$ is then computed from it.)
+#
 # $\alpha_m$ is the normalised form ($\alpha_m = 1$ for every $m$ when the network has no
 # preference). It is a *global* statistic of the network, not a per-sample one.
 #
@@ -140,13 +143,14 @@ glue("toy_alpha_a", float(alpha[0]))
 # *alone*, the other modalities zeroed, bias included,
 #
 # $$
-# D_m = \frac{1}{B} \sum_{i=1}^{B} \lVert W [0; z^{(i)}_m; 0] + b \rVert_1 .
+# D^{\mathrm{ref}}_m = \frac{1}{B} \sum_{i=1}^{B} \lVert W [0; z^{(i)}_m; 0] + b \rVert_1 .
 # $$
 #
 # For a concat head, $\pi - \pi_{-m} = W_m z_m$, so the two measures differ by the bias only:
-# $d_m$ averages $\lVert W_m z_m \rVert_1$ and $D_m$ averages $\lVert W_m z_m + b \rVert_1$. That
-# bias is not small change: an ignored modality gets $D_m = \lVert b \rVert_1 > 0$, and the bias
-# can make $D_m$ smaller or larger than $d_m$ sample by sample. For heads that are not linear
+# $d_m$ averages $\lVert W_m z_m \rVert_1$ and $D^{\mathrm{ref}}_m$ averages
+# $\lVert W_m z_m + b \rVert_1$. That bias is not small change: an ignored modality gets
+# $D^{\mathrm{ref}}_m = \lVert b \rVert_1 > 0$, and the bias can make $D^{\mathrm{ref}}_m$ smaller
+# or larger than $d_m$ sample by sample. For heads that are not linear
 # (a gated head, say) the paper's measure also picks up how the modalities interact, which the
 # logits of one modality alone cannot see. The same toy head, by hand:
 
@@ -349,8 +353,8 @@ display(Markdown(f"- synthetic, biased toward the easy modality early on? {verdi
 #
 # ## The two formulas on the trained models
 #
-# Do the paper's $d_m$ and the reference code's $D_m$ agree on which modality the trained network
-# relies on most? Both are computed on the same batch: the embeddings $z$ (the means $\mu_m$, as
+# Do the paper's $d_m$ and the reference code's $D^{\mathrm{ref}}_m$ agree on which modality the
+# trained network relies on most? Both are computed on the same batch: the embeddings $z$ (the means $\mu_m$, as
 # at evaluation) of the whole clean test split. The first column is the running value that the
 # model carries in its state (`dependency.value`, saved with a checkpoint), averaged over the
 # last training batches, which were partly noisy and used sampled $z$.
@@ -387,13 +391,13 @@ print("same most-relied-on modality:", agree)
 # models the two normalised values differ by at most {glue:text}`alpha_gap_max:.3f`: the bias
 # of the head is small next to the logits that the embeddings produce, so the bias term that
 # dominated the toy example hardly matters here. It matters where a modality contributes
-# little, since there $\lVert b \rVert_1$ is a floor that $D_m$ cannot go below.
+# little, since there $\lVert b \rVert_1$ is a floor that $D^{\mathrm{ref}}_m$ cannot go below.
 #
 # ## Dual suppression: does naive dynamic fusion fall below static?
 #
 # Now three methods, with everything else equal (same data, seed, encoders, schedule and
 # epochs): **static** ($w_m = 0$), **naive** dynamic fusion (weights from the noise-aware
-# estimate $\hat s_m$ alone, $D_m = 1$) and **UDML** ($\hat s_m$ and the running $d_m$). If dual
+# estimate $\hat s_m$ alone, $D_m = 1$) and **UDML** ($\hat s_m$ and the running $D_m$). If dual
 # suppression happens, naive fusion should fall below static somewhere, most likely when the hard
 # modality is noisy, and UDML should close the gap. Each model is tested on the clean test split
 # and with one modality at a time corrupted at levels {glue:text}`levels_text`.
@@ -640,7 +644,7 @@ _ = glue("run_time", Markdown(f"{run_time:.1f} s"))
 # $\pi - \pi_{-a} = W\big(g_a z_a + (g_b - g'_b) z_b\big)$: the paper's measure includes how $a$
 # steers the use of $b$. The reference measure feeds each modality alone, with gates computed
 # from that input only, and cannot see this interaction; there is no longer a simple relation
-# "$D_m = d_m$ plus a bias effect".
+# "$D^{\mathrm{ref}}_m = d_m$ plus a bias effect".
 # :::
 #
 # 2. Dual suppression on the synthetic data at $\gamma = 0$: run the chapter with

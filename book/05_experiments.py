@@ -459,7 +459,7 @@ else:
 # ## Claim 2: the network relies on the easy modality, from early on
 #
 # *Training biases the network toward the easy modality, and the bias exists from early
-# training.* The dependency $\alpha_m = M d_m / \sum_k d_k$ comes from modality dropout (how far
+# training.* The dependency $\alpha_m = M D_m / \sum_k D_k$ comes from modality dropout (how far
 # the fused logits move when modality $m$ is zeroed), tracked during training by UDML and the
 # oracle; $\alpha_m = 1$ for every modality means no preference. On the synthetic data the easy
 # modality is planted (`m0`); on mfeat and mfeat-all it is taken to be the modality whose
@@ -607,10 +607,11 @@ _ = glue("ablation_all", Markdown("; ".join(
 # Each verdict reads "full UDML beats the variant": **holds** means the changed component helps
 # somewhere and hurts nowhere. (Ablation results available for: {glue:md}`ablation_datasets`.)
 #
-# **The weight of the unimodal losses.** A small early experiment suggested that $\gamma$, the
-# weight of the unimodal auxiliary losses $\sum_m \mathrm{CE}(\pi_m, y)$, mattered more than
-# anything else. The `gamma` experiment repeats five methods with $\gamma = 0$ on mfeat; the
-# table gives the $\gamma = 0$ run minus the $\gamma = 1$ run of `main` per method.
+# **The weight of the unimodal losses.** $\gamma$, the weight of the unimodal auxiliary losses
+# $\sum_m \mathrm{CE}(\pi_m, y)$, decides whether the hard modality's own branch is trained at
+# all, and so can matter as much as the fusion rule. The `gamma` experiment repeats static, naive dynamic and UDML fusion with
+# $\gamma = 0$ on mfeat; the table gives the $\gamma = 0$ run minus the $\gamma = 1$ run of `main`
+# per method.
 
 # %%
 gamma = results.get("gamma", {})
