@@ -547,6 +547,7 @@ glue("w_udml_other_noisy", weights["mfeat", 1.0, "udml", other_role][late_other]
 glue("w_naive_other_noisy", weights["mfeat", 1.0, "naive", other_role][late_other])
 for method in ("static", "naive", "udml"):
     glue(f"acc_other11_{method}", accuracies["mfeat", 1.0][method][f"one:{late_other}@11"])
+    glue(f"acc_syn_hard11_{method}", accuracies["synthetic", 1.0][method][f"one:{hard_syn}@11"])
 at_other = {k: accuracies["mfeat", 1.0][k][f"one:{late_other}@11"] for k in ("naive", "udml")}
 overrule = (f"with `{late_other}` destroyed, UDML gives it a mean weight of "
             f"{weights['mfeat', 1.0, 'udml', other_role][late_other]:.2f} against naive fusion's "
@@ -556,7 +557,6 @@ overrule = (f"with `{late_other}` destroyed, UDML gives it a mean weight of "
                if at_other["udml"] < at_other["naive"] else
                "the estimate's ratio is large enough to keep the destroyed modality down"))
 glue("overrule", Markdown(overrule))
-    glue(f"acc_syn_hard11_{method}", accuracies["synthetic", 1.0][method][f"one:{hard_syn}@11"])
 glue("uni_syn_easy", report(("synthetic", 1.0, "udml"))["protocols"]["clean"]["unimodal"][easy_syn])
 uni_g = {g: report(("mfeat", g, "static"))["protocols"]["clean"]["unimodal"] for g in (1.0, 0.0)
          if ("mfeat", g, "static") in trained}

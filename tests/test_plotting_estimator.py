@@ -89,7 +89,8 @@ def test_fusion_view_titles_the_prediction_and_checks_inputs():
     probs = torch.tensor([0.1, 0.7, 0.2])
     fig = plot_fusion_view(torch.zeros(4, 5), torch.zeros(8), {"fou": 2.0, "pix": 1.0},
                            {"fou": 0.4, "pix": 1.6}, probs, title="sample 0")
-    assert fig.axes[3].get_title() == "prediction 1 (p = 0.70)"
+    assert fig.axes[4].get_title() == "prediction 1 (p = 0.70)"
+    assert fig.axes[2].get_ylabel().startswith("estimated level") and "weight" in fig.axes[3].get_ylabel()
     assert fig.axes[1].get_xlabel() == "feature index"
     with pytest.raises(ValueError, match="sum to 1"):
         plot_fusion_view(torch.zeros(4, 5), torch.zeros(8), {"a": 1.0}, {"a": 1.0},

@@ -79,13 +79,16 @@ def test_effects_forest_fills_only_differences_beyond_the_spread():
     fig = plot_effects(effects, colors={"vs static": "red"}, title="t")
     ax = fig.axes[0]
     assert [t.get_text() for t in ax.get_yticklabels()] == ["clean", "random"]
-    markers = [ln for ln in ax.get_lines() if ln.get_marker() == "o"]
+    markers = [ln for ln in ax.get_lines() if ln.get_marker() == "o" and len(ln.get_xdata())]
     assert [m.get_xdata()[0] for m in markers] == pytest.approx([2.0, -1.0])
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend[0] == "vs static" and any(t.startswith("filled:") for t in legend)
     assert markers[0].get_markerfacecolor() != markers[1].get_markerfacecolor()
     assert ax.get_xlabel() == "paired difference (points)" and ax.get_title() == "t"
     partial = plot_effects({**effects, "vs naive": {"random": _cmp(0.03, True)}})
     assert [t.get_text() for t in partial.axes[0].get_yticklabels()] == ["clean", "random"]
-    assert len([ln for ln in partial.axes[0].get_lines() if ln.get_marker() == "o"]) == 3
+    assert len([ln for ln in partial.axes[0].get_lines()
+                if ln.get_marker() == "o" and len(ln.get_xdata())]) == 3
     with pytest.raises(ValueError, match="no entry has the groups"):
         plot_effects(effects, groups=["clean", "all noisy"])
     with pytest.raises(ValueError, match="non-empty"):

@@ -112,11 +112,14 @@ def plot_vector_levels(vectors: Tensor, levels, clean: Tensor | None = None,
             ax.plot(clean.numpy(), color="0.65", lw=1.0, label="clean")
         ax.plot(v[i].numpy(), color=modality_color(name, [name]), lw=1.0, label="corrupted")
         ax.set_ylabel(f"$l={levels[i]}$", rotation=0, labelpad=16, va="center")
-    axes[0, 0].legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=2)
+    handles, labels = axes[0, 0].get_legend_handles_labels()
     axes[-1, 0].set_xlabel(f"{name} feature index")
-    axes[0, 0].set_title(f"{name} (standardised units; each panel its own scale)", loc="left",
-                         fontsize=10)
-    fig.tight_layout(pad=0.3)
+    fig.suptitle(f"{name} (standardised units; each panel its own scale)", x=0.02, ha="left",
+                 fontsize=10)
+    fig.tight_layout(pad=0.3, rect=(0, 0, 1, 0.97))
+    # the legend in the title's row, right-aligned, so that the two never overlap
+    fig.legend(handles, labels, loc="upper right", ncol=2, frameon=False, fontsize=8,
+               bbox_to_anchor=(1.0, 1.0))
     return fig
 
 
@@ -254,8 +257,8 @@ def plot_fusion_view(image: Tensor, vector: Tensor, s_hat: dict[str, float],
     lo, hi = _range(value_range)
     mods = sorted(s_hat)
     apply_style()
-    fig, axes = plt.subplots(1, 4, figsize=(8.8, 2.8),
-                             gridspec_kw={"width_ratios": [0.8, 2.0, 1.3, 1.6]})
+    fig, axes = plt.subplots(1, 5, figsize=(10.4, 2.8),
+                             gridspec_kw={"width_ratios": [0.8, 2.0, 1.0, 1.0, 1.6]})
     axes[0].imshow(_image(image).numpy(), cmap="gray_r", vmin=lo, vmax=hi)
     axes[0].set_xticks([])
     axes[0].set_yticks([])
@@ -266,20 +269,24 @@ def plot_fusion_view(image: Tensor, vector: Tensor, s_hat: dict[str, float],
     axes[1].set_xlabel("feature index")
     x = torch.arange(len(mods)).float()
     colors = [modality_color(m, mods) for m in mods]
-    axes[2].bar((x - 0.2).numpy(), [s_hat[m] for m in mods], width=0.4, color=colors,
-                label=r"$\hat s$")
-    axes[2].bar((x + 0.2).numpy(), [weights[m] for m in mods], width=0.4, color=colors,
-                alpha=0.45, hatch="//", label="$w$")
+    axes[2].bar(x.numpy(), [s_hat[m] for m in mods], width=0.6, color=colors)
     axes[2].set_xticks(x.numpy(), mods)
-    axes[2].set_title(r"$\hat s_m$ (solid), $w_m$ (hatched)")
+    axes[2].set_ylabel(r"estimated level $\hat s_m$")
+    axes[2].set_title("estimate")
+    axes[3].bar(x.numpy(), [weights[m] for m in mods], width=0.6, color=colors, alpha=0.6)
+    axes[3].axhline(1.0, color="0.5", lw=0.8, ls=":")
+    axes[3].set_xticks(x.numpy(), mods)
+    axes[3].set_ylim(0, len(mods))
+    axes[3].set_ylabel("fusion weight $w_m$")
+    axes[3].set_title("weight (sum = M)")
     pred = int(p.argmax())
     bar_colors = ["0.7"] * p.numel()
     bar_colors[pred] = method_color("udml")
-    axes[3].bar(range(p.numel()), p.numpy(), color=bar_colors)
-    axes[3].set_xticks(range(p.numel()))
-    axes[3].set_ylim(0, 1)
-    axes[3].set_xlabel("class")
-    axes[3].set_title(f"prediction {pred} (p = {float(p[pred]):.2f})")
+    axes[4].bar(range(p.numel()), p.numpy(), color=bar_colors)
+    axes[4].set_xticks(range(p.numel()))
+    axes[4].set_ylim(0, 1)
+    axes[4].set_xlabel("class")
+    axes[4].set_title(f"prediction {pred} (p = {float(p[pred]):.2f})")
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()

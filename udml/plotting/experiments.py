@@ -177,6 +177,9 @@ def plot_effects(effects: dict, groups: list[str] | None = None, scale: float = 
     ax.set_xlabel(xlabel)
     if title:
         ax.set_title(title)
+    # the marker's fill says whether the interval excludes 0: explained in the legend
+    ax.plot([], [], "o", color="0.3", label="filled: 95% interval excludes 0")
+    ax.plot([], [], "o", color="0.3", mfc="white", label="hollow: within the seed spread")
     ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5))
     fig.tight_layout()
     return fig
