@@ -5,7 +5,7 @@ The methods differ only in how the per-sample weights w (B, M) are obtained (met
   pe      s_m = mean sigma_m of the probabilistic embedding, D_m = 1 (PE dynamic, DUL / PCME)
   naive   s_m = noise-aware estimate, D_m = 1 (uncertainty-only dynamic fusion)
   udml    s_m = noise-aware estimate, D_m = running dependency by modality dropout
-  oracle  s_m = the true injected level, D_m as in udml (an upper bound for the estimator)
+  oracle  s_m = the true injected level, D_m as in udml (a perfect estimate)
 Before the schedule switches uncertainty on (``use_uncertainty`` False), s_m is taken as 1.
 For ablations, ``config.weights_source`` and ``config.use_dependency`` override the method's own
 choice of s_m and D_m, and ``config.rescaling`` = "multiplicative" (an extension, not the paper's)
