@@ -26,6 +26,9 @@
 # that out of the weights. This chapter measures that reliance, watches it form during
 # training, and looks for dual suppression on two datasets.
 #
+# **Before you start:** chapter 2 (the estimator and the noise levels); a linear classification
+# head and the L1 norm.
+#
 # **What you will build:**
 #
 # 1. the paper's dependency $d_m = \lVert \pi - \pi_{-m} \rVert_1$ worked out by hand on a tiny
@@ -478,7 +481,7 @@ display(Markdown("\n".join(lines)))
 # static by more than two standard errors (of the static model's clean accuracy on that test
 # set), the worst gap, and what UDML does there.
 
-# %%
+# %% tags=["hide-input"]
 verdicts = []
 for (name, gamma), per_method in accuracies.items():
     p_static = per_method["static"]["clean"]
@@ -513,7 +516,7 @@ display(Markdown(verdict_dual))
 # (the head fed with one modality alone, clean data) and the mean fusion weights $w_m$ on the
 # clean test set and with each modality at the top level.
 
-# %%
+# %% tags=["hide-input"]
 lines = ["| run | method | unimodal acc. | mean $w$, clean | mean $w$, hard at 11 "
          "| mean $w$, easy at 11 |", "| --- | --- | --- | --- | --- | --- |"]
 weights = {}  # (dataset, gamma, method, condition) -> {modality: mean weight}

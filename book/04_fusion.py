@@ -21,6 +21,9 @@
 # the trained network relies on modality $m$. This chapter puts them together into the fusion
 # weights, trains the full model and watches what the weights do when one modality gets noisier.
 #
+# **Before you start:** chapter 2 (the estimate $\hat s_m$) and chapter 3 (the dependency $D_m$);
+# inverse-variance weighting is derived here from scratch.
+#
 # **What you will build:**
 #
 # 1. the weights formula, derived in four steps from inverse-variance weighting, each step
@@ -458,7 +461,7 @@ assert all(0 <= sweeps[m][c]["weights"].min() and sweeps[m][c]["weights"].max() 
 # exceeds its partner's by the factor $\sqrt{D_\text{relied} / D_\text{under-used}}$ =
 # {glue:text}`break_even:.2f`. The verdicts below are computed from the sweep:
 
-# %%
+# %% tags=["hide-input"]
 dep_w = model.dependency.for_weights()
 break_even = (dep_w.max() / dep_w.min()).sqrt().item()
 glue("break_even", break_even)

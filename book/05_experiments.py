@@ -26,6 +26,9 @@
 # that they reproduce, and answers each claim with a table or a figure and a verdict computed
 # from the numbers. Where a claim does not hold on this data, the chapter says so.
 #
+# **Before you start:** chapters 2-4; a paired comparison over seeds and a 95 % confidence interval
+# (explained below); QMF and TMC are explained below.
+#
 # **What you will build:**
 #
 # 1. the grid of experiments and what it cost to run;
@@ -403,7 +406,7 @@ glue("bound_cells", sum("bound" in r for r in cal_rows))
 # seeds and for the single run of seed 0 (the goal: at most 0.5; the oracle, with $\hat s = l$,
 # gives about a twentieth).
 
-# %%
+# %% tags=["hide-input"]
 dom_rows = []
 for d in main:
     kept = top_level_weight_ratio(main[d])
@@ -788,7 +791,7 @@ glue_verdicts("extension", ext_summary, get_experiment("extension").datasets)
 # The verdicts above answer the paper's claims one at a time. Read together, the numbers tell a
 # few things the claims do not ask about; the next cell computes each of them from the files.
 
-# %%
+# %% tags=["hide-input"]
 lessons = []
 # 1. the estimator against the bound, and the dominance condition
 if cal_rows and any("bound" in r for r in cal_rows):

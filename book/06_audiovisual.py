@@ -28,6 +28,9 @@
 # the data and a GPU, the same notebook runs the paper's schedule on CREMA-D or Kinetics-Sounds
 # (see [Running it on the real data](sec-av-real)).
 #
+# **Before you start:** chapters 2-5; a spectrogram and a convolutional network (ResNet) at the
+# level of what goes in and what comes out.
+#
 # **What you will build:**
 #
 # 1. the reference setting, read from the library's presets: sample rates, STFT sizes, frames,
