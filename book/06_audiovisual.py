@@ -925,13 +925,15 @@ scratch.cleanup()
 # :::{admonition} Solution
 # :class: dropdown
 #
-# With both clean, the fused prediction follows the modality the network relies on more (its
-# $D_m$ is larger) unless that branch is unsure of this particular pair: the weights of UDML
-# divide by $D_m$, but the embedding of the relied-on modality still carries more of the head's
-# evidence. As the audio level rises, $\hat s_\text{audio}$ rises with it (the estimator was
-# trained on exactly this noise), $w_\text{audio}$ falls and $w_\text{visual} = 2 -
-# w_\text{audio}$ rises, until the image's digit takes over; with babble, which the model never
-# saw, $\hat s_\text{audio}$ moves less and the flip comes later, or not at all.
+# What to look for, and the mechanism that decides it (the panel gives the outcome for the pair
+# you pick). With both clean, the weights divide by $D_m$, so they favour the modality the network
+# relies on *less*; the head, however, has learnt to read more evidence from the relied-on
+# modality's embedding, so which digit wins depends on how sure each branch is of this pair.
+# As the audio level rises, $\hat s_\text{audio}$ should rise (the estimator was trained on this
+# noise), $w_\text{audio}$ fall and $w_\text{visual} = 2 - w_\text{audio}$ rise; whether and
+# where the decision flips is what the panel shows. Under babble, which the model never saw,
+# compare how far $\hat s_\text{audio}$ moves: the unseen-kind rows of the benchmark above say
+# how well the estimate follows that kind on average.
 # :::
 #
 # 3. Train on the speaker split instead (`load_fsdd("speaker", seed=seed)` in the data cell).
@@ -941,9 +943,9 @@ scratch.cleanup()
 # :::{admonition} Solution
 # :class: dropdown
 #
-# The audio branch loses accuracy on a voice it never heard (compare the two splits in the
-# benchmark table above), while the image branch is unchanged: the images are paired the same
-# way in both splits. A weaker audio branch makes the image relatively more useful, the network
-# relies less on the audio, and UDML's clean-pair weights, which divide by $D_m$, move with the
-# dependency.
+# Compare the two splits in the benchmark table above: the audio branch's clean accuracy on
+# speakers it never heard against the official split, the image branch's (paired the same way in
+# both splits), and the dependencies. The mechanism to check: a weaker audio branch makes the
+# network rely less on the audio, and UDML's clean-pair weights, which divide by $D_m$, move with
+# the dependency; your own run shows whether and by how much.
 # :::
