@@ -72,7 +72,7 @@ def bound_job(item: tuple[str, int]) -> tuple[dict | None, str | None]:
         torch.set_num_threads(threads)
 
 
-def _stack(per_seed: list[dict]) -> dict:
+def _stack_seeds(per_seed: list[dict]) -> dict:
     """[{modality: summary}] over seeds -> {modality: summary with a list over seeds per leaf}."""
     first = per_seed[0]
     return {m: {"mean": [r[m]["mean"] for r in per_seed], "std": [r[m]["std"] for r in per_seed],
@@ -114,7 +114,7 @@ def run_bound(datasets, seeds, out_dir: str | Path = "results", jobs: int = 2,
                              "noise": {str(s): r["config"]["noise"] for s, r in zip(seeds, recs)}},
                   "environment": recs[0]["environment"],
                   "seconds": [r["seconds"] for r in recs],
-                  "metrics": _stack([r["metrics"] for r in recs])}
+                  "metrics": _stack_seeds([r["metrics"] for r in recs])}
         written.append(write_results(Path(out_dir) / "bound" / f"{d}.json", record))
     return written
 
