@@ -656,7 +656,11 @@ glue("bound_gap_max", max(gaps))
 # The weights are UDML's, $w_m = M u_m / \sum_k u_k$ with $u_m = 1 / (\hat s_m^2 D_m)$: besides
 # the estimate they carry the dependency $D_m$ of the next chapter, the network's reliance on
 # each modality, measured by dropping it. A modality the network leans on heavily is damped even
-# when it is clean. This model's dependency statistic:
+# when it is clean, and one it leans on little is boosted even when it is noisy: a noisy modality
+# keeps more weight than a clean one exactly when the ratio of their squared estimates is below
+# the inverse ratio of their dependencies (the *dominance condition*, chapter 4). So if the panel
+# shows a corrupted modality out-weighing a clean one, that is the dependency term at work, not a
+# bug. This model's dependency statistic:
 
 # %%
 dependency = dict(zip(udml_model.modalities, udml_model.dependency.value.tolist()))

@@ -132,3 +132,30 @@ def test_variant_effects_cover_every_variant_and_method(loaded, name, reverse):
     for per in effects.values():
         assert set(per) == {(v, m) for v in exp.variants for m in exp.methods}
         assert all(r["verdict"] in claims.VERDICTS[:3] for r in per.values())
+
+
+def test_the_levers_file_was_made_on_validation_data_with_the_registry_config():
+    exp = get_experiment("levers")
+    for dataset in exp.datasets:
+        m = read_merged(_path("levers", dataset))
+        assert m["experiment"]["split"] == "val" and m["seeds"] == list(exp.seeds)
+        for variant in exp.variants:
+            resolved = exp.resolve(variant, "udml", exp.seeds[0])["model"]
+            stored = m["config"]["variants"][variant]["model"]
+            assert stored == {k: v for k, v in resolved.items() if k != "method"}, variant
+            assert "calibration" in m["metrics"][variant]["udml"], variant
+
+
+def test_the_bound_files_share_the_main_budget_and_cover_every_modality():
+    from udml.experiments.bound import read_bound
+    main = get_experiment("main")
+    for dataset in ("mfeat", "synthetic"):
+        b = read_bound(_path("bound", dataset))
+        assert b["seeds"] == list(main.seeds)
+        assert b["modalities"] == sorted(load_dataset(dataset, seed=0).modalities)
+        resolved = main.resolve("default", "udml", 0)
+        assert b["config"]["train"] == {k: v for k, v in resolved["train"].items() if k != "seed"}
+        assert b["config"]["model"] == resolved["model"]
+        for m in b["modalities"]:
+            rho = b["metrics"][m]["spearman"]
+            assert all(-1 <= v <= 1 for r in rho.values() for v in r)
