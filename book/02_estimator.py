@@ -650,8 +650,7 @@ glue("bound_gap_max", max(gaps))
 # vector, the estimate $\hat s_m$ and the fusion weight $w_m$ of each modality (the weights sum
 # to 2, the number of modalities) and the predicted class. Blur, occlusion and salt-and-pepper
 # were never seen in training. The rendered book shows the stored first state; run the notebook
-# to make it live. (The cell is tagged `nbval-ignore-output`: widgets are drawn by the front end,
-# which nbval does not emulate.)
+# to make it live.
 #
 # The weights are UDML's, $w_m = M u_m / \sum_k u_k$ with $u_m = 1 / (\hat s_m^2 D_m)$: besides
 # the estimate they carry the dependency $D_m$ of the next chapter, the network's reliance on

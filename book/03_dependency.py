@@ -176,7 +176,7 @@ glue("toy_alphaD_b", float(2 * D[1] / D.sum()))
 # that carries all the signal, the bias *lowers* the measure, $D_a =$ {glue:text}`toy_D_a:.1f`
 # against $d_a =$ {glue:text}`toy_d_a:.1f`.
 #
-# The reference code also handles the statistic in ways this project does not copy:
+# The reference code also handles the statistic in ways `udml` does not copy:
 #
 # - it is taken from the **last training batch only**, so it carries that batch's noise; `udml`
 #   keeps a running average over all training batches

@@ -107,7 +107,9 @@ print(f"udml {udml.__version__}, settings: {settings}")
 # ### Step 1: inverse-variance weighting
 #
 # Suppose each modality gives an independent, unbiased estimate of the same quantity, with
-# noise of standard deviation $s_m$. Averaging them with weights $a_m$ ($\sum_m a_m = 1$) gives
+# noise of standard deviation $s_m$. (This is an analogy: $\hat s_m$ is a predicted noise
+# *level*, not the standard deviation of a modality's evidence; the formula borrows the form of
+# inverse-variance weighting, not its optimality guarantee.) Averaging them with weights $a_m$ ($\sum_m a_m = 1$) gives
 # an estimate of variance $\sum_m a_m^2 s_m^2$, which is smallest for $a_m \propto 1/s_m^2$: the
 # classic inverse-variance weights. Here are four samples, the second modality clean in the
 # first, twice as noisy in the second, four times in the third, and the first modality three
@@ -558,8 +560,7 @@ assert torch.allclose(out.weights, unbiased_weights(
 # sees, the weights $w_m$, the estimates $\hat s_m$, the dependency $D_m$ that enters the weights
 # (all ones for naive fusion) and the fused class probabilities, the true class outlined. The
 # noise is drawn from a generator seeded with `seed`, so a setting always shows the same sample.
-# (The rendered book shows the stored state; run the notebook to make it live. The cell is tagged
-# `nbval-ignore-output`: widgets are drawn by the front end, which nbval does not emulate.)
+# (The rendered book shows the stored state; run the notebook to make it live.)
 
 # %% tags=["nbval-ignore-output"]
 lo, hi = specs["pix"].clip

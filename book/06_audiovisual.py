@@ -18,7 +18,7 @@
 #
 # The paper evaluates UDML on two audio-visual datasets: CREMA-D (emotion from a face and a
 # voice) and Kinetics-Sounds (actions from a video and its sound). Both are ResNet-18 problems
-# that want a GPU for hours, and neither can be downloaded by this project. This chapter runs
+# that want a GPU for hours, and neither can be downloaded automatically. This chapter runs
 # the same audio-visual pipeline on a real task that fits a laptop: **spoken digits** from the
 # Free Spoken Digit Dataset (3,000 recordings by six speakers), each paired with a
 # **handwritten digit** of the same class, as the AV-MNIST benchmark pairs sound and picture.
@@ -215,7 +215,7 @@ assert paper["cremad"].model.gamma != paper["kinetics_sounds"].model.gamma
 # %% [markdown]
 # ### Getting the data
 #
-# Neither dataset can be downloaded by this project.
+# Neither dataset can be downloaded automatically.
 #
 # * **CREMA-D**: request it from its authors (the release with the `VideoFlash` videos). The
 #   split used by the reference code is the OGM-GE one (6,698 training and 744 test clips); its
@@ -868,7 +868,7 @@ else:
     print("no GPU in this run: the times above are CPU times")
 
 # %% [markdown]
-# ## Summary
+# ## What we learned
 #
 # - The audio-visual pipeline of the paper is in `udml.av`: the reference preprocessing
 #   (tiled waveforms, log spectrograms, 1-fps frames with ImageNet normalisation), ResNet
