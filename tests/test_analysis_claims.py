@@ -149,7 +149,14 @@ def test_beats_per_group():
     out = claims.beats(m, "udml", m, "static")
     assert out["verdict"] == "holds" and out["better"] == ["b noisy"] and out["worse"] == []
     assert out["largest"] == "b noisy" and "+5.0 points (b noisy" in out["text"]
-    assert out["holm_kept"] == ["b noisy"] and "(1 of these differences survive" in out["text"]
+    assert out["holm_kept"] == ["b noisy"] and "above in 1, below in 0 of 6" in out["text"]
+    # a difference whose 95% interval excludes 0 but that does not survive Holm's correction over
+    # the six groups does not count (p about 0.02 per group, 0.12 after Holm)
+    weak = toy_merged({"static": BASE,
+                       "udml": (BASE, {("gaussian", "one:b@3"): [0.85, 0.73, 0.94]})})
+    w = claims.beats(weak, "udml", weak, "static")
+    assert w["raw_better"] == ["b noisy"] and w["better"] == [] and w["verdict"] == "does not hold"
+    assert "uncorrected: above in 1" in w["text"]
     assert claims.beats(m, "static", m, "udml")["verdict"] == "does not hold"
     mixed = toy_merged({"static": BASE, "udml": (BASE, {("gaussian", "one:b@3"): [0.9, 0.8, 1.0],
                                                         ("gaussian", "clean"): [0.7, 0.6, 0.8]})})

@@ -3,9 +3,11 @@ numbers (never typed): the analysis behind the experiments chapter.
 
 Every function takes merged files (`udml.experiments.merge.read_merged`, one dataset each) and
 returns a dict of numbers with ``verdict`` (one of VERDICTS) and ``text`` (one sentence that
-states the verdict with its numbers). A difference counts only when its paired 95% confidence
-interval over the seeds excludes 0 (`udml.analysis.comparisons.compare`); a method missing from a
-file gives "not measured" rather than an error.
+states the verdict with its numbers). One statistical rule for every verdict: a difference counts
+only when its paired t-test over the seeds (`udml.analysis.comparisons.compare`) stays below 0.05
+after Holm's correction within its family (the protocol groups of one comparison, the (modality,
+range, rival) cells of claim 1, the protocols scanned by claim 3); a method missing from a file
+gives "not measured" rather than an error.
 
     quality_tracking(merged)          1. the estimate tracks the true level (Spearman per range)
     dependency_bias(merged)           2. the network relies on the easy modality, from early on
@@ -75,15 +77,23 @@ def quality_tracking(merged: dict, variant: str = DEFAULT_VARIANT, kind: str = S
     cmps = [{"modality": m, "range": r, "rival": riv,
              **compare(rho[m][r][estimate], rho[m][r][riv])}
             for m in mods for r in ("low", "high") for riv in rivals]
-    wins = sum(c["direction"] == "better" for c in cmps)
-    losses = sum(c["direction"] == "worse" for c in cmps)
-    n_rise = sum(c["direction"] == "better" for c in rises.values())
+    ps = [c["p"] for c in cmps]  # Holm over the family of (modality, range, rival) cells
+    for c, adj in zip(cmps, holm(ps) if not any(math.isnan(p) for p in ps) else ps):
+        c["p_holm"] = adj
+    wins = sum(c["direction"] == "better" and c["p_holm"] < 0.05 for c in cmps)
+    losses = sum(c["direction"] == "worse" and c["p_holm"] < 0.05 for c in cmps)
+    rise_ps = [c["p"] for c in rises.values()]
+    rise_holm = holm(rise_ps) if not any(math.isnan(p) for p in rise_ps) else rise_ps
+    n_rise = sum(c["direction"] == "better" and adj < 0.05
+                 for c, adj in zip(rises.values(), rise_holm))
     verdict = ("holds" if wins == len(cmps) and n_rise == len(mods) else
                "does not hold" if wins == 0 else "partly holds")
     text = (f"the estimate's Spearman with the level is above 0 overall for {n_rise} of "
             f"{len(mods)} modalities; against {' and '.join(rivals)} at low and at high levels "
-            f"it is better in {wins}, worse in {losses} and within the seed spread in "
-            f"{len(cmps) - wins - losses} of {len(cmps)} (modality, range, rival) cases")
+            f"it is better in {wins}, worse in {losses} and not distinguishable in "
+            f"{len(cmps) - wins - losses} of {len(cmps)} (modality, range, rival) cases, after "
+            f"Holm's correction; signed ρ: a rival whose score falls with the noise loses even "
+            f"when its |ρ| is large")
     return {"verdict": verdict, "text": text, "table": table, "rises": rises,
             "comparisons": cmps, "wins": wins, "losses": losses, "methods": methods,
             "per_level": False}
@@ -238,9 +248,11 @@ def beats(a: dict, a_method: str, b: dict, b_method: str, a_variant: str = DEFAU
           b_variant: str = DEFAULT_VARIANT, groups=None) -> dict:
     """Whether a's accuracy is above b's, per protocol group, paired over seeds.
 
-    holds: above beyond the seed spread in at least one group and below in none; does not hold:
-    above in none; partly: above in some, below in others.  The text adds how many of these
-    differences survive Holm's correction over the groups (each comparison gets "p_holm").
+    A group counts as above (below) when a's paired difference is positive (negative) with a
+    Holm-corrected p below 0.05 over the groups of this comparison (each gets "p_holm"). holds:
+    above in at least one group and below in none; does not hold: above in none; partly: above
+    in some, below in others.  The text also gives the uncorrected counts (95% interval excludes
+    0), labelled as such.
     """
     if not (has_method(a, a_method, a_variant) and has_method(b, b_method, b_variant)):
         return _not_measured(f"needs {a_method} ({a_variant}) and {b_method} ({b_variant})")
@@ -252,17 +264,19 @@ def beats(a: dict, a_method: str, b: dict, b_method: str, a_variant: str = DEFAU
     ps = [c["p"] for c in per.values()]
     adjusted = holm(ps) if not any(math.isnan(p) for p in ps) else [math.nan] * len(ps)
     per = {g: {**c, "p_holm": adj} for (g, c), adj in zip(per.items(), adjusted)}
-    better = [g for g, c in per.items() if c["direction"] == "better"]
-    worse = [g for g, c in per.items() if c["direction"] == "worse"]
-    kept = [g for g in better + worse if per[g]["p_holm"] < 0.05]
+    raw_better = [g for g, c in per.items() if c["direction"] == "better"]
+    raw_worse = [g for g, c in per.items() if c["direction"] == "worse"]
+    better = [g for g in raw_better if per[g]["p_holm"] < 0.05]
+    worse = [g for g in raw_worse if per[g]["p_holm"] < 0.05]
     big = max(per, key=lambda g: abs(per[g]["diff"]))
     verdict = ("does not hold" if not better else "holds" if not worse else "partly holds")
-    text = (f"above in {len(better)}, below in {len(worse)}, within the seed spread in "
-            f"{len(per) - len(better) - len(worse)} of {len(per)} protocol groups ({len(kept)} "
-            f"of these differences survive Holm's correction); largest difference "
-            f"{_pts(per[big]['diff'])} points ({big}, {_ci(per[big])})")
+    text = (f"above in {len(better)}, below in {len(worse)} of {len(per)} protocol groups after "
+            f"Holm's correction (uncorrected: above in {len(raw_better)}, below in "
+            f"{len(raw_worse)}); largest difference {_pts(per[big]['diff'])} points ({big}, "
+            f"{_ci(per[big])})")
     return {"verdict": verdict, "text": text, "groups": per, "better": better, "worse": worse,
-            "holm_kept": kept, "largest": big}
+            "raw_better": raw_better, "raw_worse": raw_worse, "holm_kept": better + worse,
+            "largest": big}
 
 
 def comparison(merged: dict, variant: str = DEFAULT_VARIANT, focus: str = "udml",
