@@ -580,7 +580,7 @@ assert all(getattr(defaults, k) == v for k, v in chosen_over.items()), \
     f"the library defaults are not the chosen variant {chosen!r}: {chosen_over}"
 glue("lever_chosen", Markdown(f"*{chosen}*"))
 glue("lever_reference_rho", overall_rho(variants[0]))
-glue("lever_chosen_rho", overall_rho(chosen))
+_ = glue("lever_chosen_rho", overall_rho(chosen))
 
 # %% [markdown]
 # The rule picks {glue:md}`lever_chosen`: the mean overall $\rho$ rises from
@@ -626,7 +626,7 @@ display(Markdown(markdown_table(
 gaps = [float(r[4]) for r in cal_rows]
 glue("bound_within", sum(g <= 0.05 for g in gaps))
 glue("bound_cells", len(gaps))
-glue("bound_gap_max", max(gaps))
+_ = glue("bound_gap_max", max(gaps))
 
 # %% [markdown]
 # Spearman $\rho$ with the level (this chapter's model; the bound's mean over its five seeds);

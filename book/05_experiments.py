@@ -391,7 +391,7 @@ display(Markdown(markdown_table(
      for r in cal_rows], "lllrrrrr")))
 near = [r for r in cal_rows if "bound" in r and r["bound"] - r["s_hat"] <= 0.05]
 glue("bound_near", len(near))
-glue("bound_cells", sum("bound" in r for r in cal_rows))
+_ = glue("bound_cells", sum("bound" in r for r in cal_rows))
 
 # %% [markdown]
 # Spearman $\rho$ of each score with the level, per level range, mean over seeds; a negative value
@@ -441,7 +441,7 @@ glue("halved_of", len(dom_rows))
 glue("not_halved", Markdown(", ".join(f"{r['dataset']} `{r['noisy']}` ({r['kept']:.2f})"
                                       for r in dom_rows if r not in halved) or "none"))
 bound_suffices = [r for r in dom_rows if r["bound"] is not None and r["bound"] >= 2 * r["dep"]]
-glue("bound_suffices", len(bound_suffices))
+_ = glue("bound_suffices", len(bound_suffices))
 
 # %% [markdown]
 # In {glue:text}`halved` of {glue:text}`halved_of` cases the destroyed modality keeps at most half
