@@ -23,6 +23,20 @@ def glue(name: str, value, display: bool = False):
     return value
 
 
+def glue_figure(name: str, fig) -> None:
+    """Glue a matplotlib figure for a numbered, captioned MyST figure (```{glue:figure} name```
+    in the next Markdown cell); where myst-nb is absent (e.g. on Colab) show it instead."""
+    import matplotlib.pyplot as plt
+    try:
+        from myst_nb import glue as myst_glue
+    except ImportError:
+        from IPython.display import display
+        display(fig)
+    else:
+        myst_glue(name, fig, display=False)
+    plt.close(fig)
+
+
 def setup(device: str, seed: int, profile: str, profiles: dict[str, dict]):
     """Validate a chapter's parameters cell, seed everything, resolve the device.
 
