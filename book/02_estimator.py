@@ -75,7 +75,7 @@ from udml.training.evaluate import quality_spearman
 from udml.training.level_scores import (collect_scores, decreasing_steps, level_summary, level_sweep,
                                percentile_rank)
 from udml.corrupt.scales import calibration, default_specs
-from udml.book.notebook import glue, report_time, setup
+from udml.book.notebook import glue, glue_figure, report_time, setup
 from udml.book.panel import figure_panel
 from udml.plotting import estimator as plots
 from udml.method.probabilistic import kl_to_level_prior, reparameterise
@@ -184,13 +184,20 @@ assert torch.equal(noisy[:, 0], images)  # level 1 is the identity
 assert noisy.min() >= lo and noisy.max() <= hi  # clipped to the valid range
 fig = plots.plot_level_grid(noisy, levels.tolist(), (lo, hi),
                             [str(int(test.y[i])) for i in picked])
-plt.show()
+glue_figure("fig-noise-pix", fig)
 mid = (L + 1) // 2
 glue("pix_std_mid", specs["pix"].scale * float(t[mid - 1]))
 glue("pix_std_mid_ratio", specs["pix"].scale * float(t[mid - 1]) / (hi - lo))
 _ = glue("pix_std_top", specs["pix"].scale * float(t[-1]))
 
 # %% [markdown]
+# ```{glue:figure} fig-noise-pix
+# :name: fig-noise-pix
+#
+# Gaussian noise on the `pix` images of three test digits (rows) at increasing noise levels
+# (columns); level 1 is the clean digit, the strength grows as the square of the level.
+# ```
+#
 # The first levels are hard to tell from the clean digit by eye. At level 6 ($t = 0.25$) the
 # noise standard deviation is already {glue:text}`pix_std_mid:.2f` data units, or
 # {glue:text}`pix_std_mid_ratio:.1f` times the width of the whole grey range; at the top level it
@@ -205,9 +212,16 @@ noisy_fou = apply_noise({"fou": vec}, {"fou": torch.tensor(shown)}, {"fou": spec
                         L, torch.Generator().manual_seed(seed))["fou"]
 assert torch.equal(noisy_fou[0], vec[0])
 fig = plots.plot_vector_levels(noisy_fou, shown, clean=vec[0], name="fou")
-plt.show()
+glue_figure("fig-noise-fou", fig)
 
 # %% [markdown]
+# ```{glue:figure} fig-noise-fou
+# :name: fig-noise-fou
+#
+# The same noise on one digit's `fou` vector (76 Fourier coefficients of the contour), one panel
+# per level with its own scale; grey: the clean vector.
+# ```
+#
 # Gaussian noise is the only kind used in training. The later chapters also test on kinds the
 # models never saw: a Gaussian blur, an occluding patch and salt-and-pepper impulses. Here is the
 # first digit under each of them at the top level (each kind's own top-level strength, from
@@ -225,9 +239,16 @@ for kind in ("gaussian", "blur", "occlusion", "salt_pepper"):
     kinds_shown[kind] = out[0]
     print(f"{kind:12s} scale {spec.scale:g} ({KINDS[kind].scale_unit})")
 fig = plots.plot_kinds(kinds_shown, (lo, hi))
-plt.show()
+glue_figure("fig-kinds", fig)
 
 # %% [markdown]
+# ```{glue:figure} fig-kinds
+# :name: fig-kinds
+#
+# One digit under every corruption kind at the top level: Gaussian noise (the only kind used in
+# training) and the kinds held out for testing.
+# ```
+#
 # ## The probabilistic representation
 #
 # Each encoder $f_m$ gives features $h_m$; two linear heads turn them into the mean and the log
@@ -325,7 +346,7 @@ for name, h in (("UDML", history), ("QMF", qmf_history)):
 
 # %%
 fig = plots.plot_training_curves(history)
-plt.show()
+glue_figure("fig-training", fig)
 first_noisy = next(row for row in history if row["noisy"])
 glue("epochs", epochs)
 glue("val_clean", last["val_acc_clean"])
@@ -337,6 +358,13 @@ if profile != "tiny":  # two epochs are too few to ask the estimator to have lea
     assert last["loss_estimator"] < first_noisy["loss_estimator"], "estimator did not learn"
 
 # %% [markdown]
+# ```{glue:figure} fig-training
+# :name: fig-training
+#
+# The UDML run's losses per epoch (log scale): fused and unimodal cross-entropy, the KL term and
+# the estimator's error; the shaded span is the noisy phase.
+# ```
+#
 # After {glue:text}`epochs` epochs the UDML model reaches a validation accuracy of
 # {glue:text}`val_clean:.3f` on clean data and {glue:text}`val_noisy:.3f` under random noise;
 # the estimator's squared error fell from {glue:text}`mse_first_noisy:.2f` at the first noisy
@@ -378,7 +406,7 @@ raw = {m: {k: level_summary(sweeps[m][k].quality[m], sweeps[m][k].levels[m], L)
 only_s_hat = {m: {"s_hat": raw[m]["s_hat"]} for m in splits.modalities}
 fig = plots.plot_scores_by_level(only_s_hat, ylabel=r"$\hat s$ (noise levels)",
                                  diagonal=True)
-plt.show()
+glue_figure("fig-s-hat", fig)
 clean_bias = {m: float(raw[m]["s_hat"]["mean"][0]) for m in splits.modalities}
 for m in splits.modalities:
     glue(f"clean_s_hat_{m}", clean_bias[m])
@@ -386,7 +414,14 @@ for m in splits.modalities:
 print({m: round(v, 3) for m, v in clean_bias.items()})
 
 # %% [markdown]
-# On clean inputs the estimate should be 1. It is {glue:text}`clean_s_hat_pix:.2f` for `pix` and
+# ```{glue:figure} fig-s-hat
+# :name: fig-s-hat
+#
+# The estimate $\hat s$ against the true level, each modality corrupted alone on the test set: mean
+# (line) and interquartile range (band); dotted: the ideal $\hat s = l$.
+# ```
+#
+# On clean inputs ({numref}`fig-s-hat`) the estimate should be 1. It is {glue:text}`clean_s_hat_pix:.2f` for `pix` and
 # {glue:text}`clean_s_hat_fou:.2f` for `fou` on average. The reason is the regression loss: it
 # drives the estimate of an input towards the *average level of all training inputs that look
 # alike* to the estimator (a geometric average for the log-level target). Clean inputs look like
@@ -407,12 +442,19 @@ ranked = {m: {k: level_summary(percentile_rank(sweeps[m][k].quality[m]),
                                 sweeps[m][k].levels[m], L)
               for k in SCORES} for m in splits.modalities}
 fig = plots.plot_scores_by_level(ranked, ylabel="percentile rank of the score")
-plt.show()
+glue_figure("fig-ranks", fig)
 for m in splits.modalities:
     for k in SCORES:
         assert ranked[m][k]["mean"].min() >= 0 and ranked[m][k]["mean"].max() <= 1
 
 # %% [markdown]
+# ```{glue:figure} fig-ranks
+# :name: fig-ranks
+#
+# The three scores on one axis: each score's percentile rank among the samples of its modality's
+# sweep, mean per level with the interquartile range.
+# ```
+#
 # The table gives Spearman's $\rho$ between each score and the true level of the corrupted
 # modality: over all levels, over the low levels $1..6$ (can the score tell slight noise from
 # none?) and over the high levels $6..11$ (does it keep rising once the modality is ruined?).
@@ -609,7 +651,7 @@ bound = read_bound(results_root / "bound" / "mfeat.json")
 curves = {("mfeat", m): {"s_hat": raw[m]["s_hat"]["mean"].tolist(), "bound": bound_means(bound, m)}
           for m in mods}
 fig = plot_calibration(curves, ncols=2)
-plt.show()
+glue_figure("fig-bound", fig)
 RANGE_LABELS = {k: f"{lo}-{hi}" for k, (lo, hi) in level_ranges(L).items()}
 cal_rows = []
 for m in mods:
@@ -629,8 +671,15 @@ glue("bound_cells", len(gaps))
 _ = glue("bound_gap_max", max(gaps))
 
 # %% [markdown]
-# Spearman $\rho$ with the level (this chapter's model; the bound's mean over its five seeds);
-# "gap" is the bound's minus $\hat s$'s.
+# ```{glue:figure} fig-bound
+# :name: fig-bound
+#
+# This chapter's estimate $\hat s$ against the bound (a regressor that reads the corrupted input;
+# mean over five seeds), per level, log scale; dotted: the ideal $\hat s = l$.
+# ```
+#
+# {numref}`fig-bound` draws the two curves; the table gives Spearman $\rho$ with the level (this
+# chapter's model; the bound's mean over its five seeds); "gap" is the bound's minus $\hat s$'s.
 # The PE variance is shown with its sign and as $|\rho|$: a score that *falls* as the noise rises
 # orders the levels just as well, but a fusion that reads it as "higher = noisier" is misled, so
 # its signed value is what counts. The estimator comes within 0.05 of the bound in
