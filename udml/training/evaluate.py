@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor
 
-from ..corrupt import NoiseSpec, corrupt_batch, protocol_from_string
+from ..corrupt import Clean, NoiseSpec, OneModality, corrupt_batch, protocol_from_string
 from ..data.dataset import MultimodalData
 from .metrics import accuracy, calibration_summary, spearman
 from ..models.base import MultimodalModel
@@ -129,7 +129,7 @@ def evaluate(model: MultimodalModel, data: MultimodalData, specs: dict[str, Nois
     """Metrics per protocol (accuracy, unimodal accuracies, mean weights, mean of each
     unreliability score per modality), Spearman of the quality score under the random protocol,
     the scores' calibration where every level of a modality was evaluated (clean and
-    ``one:m@l`` for l = 2..L: `udml.training.level_scores.calibration_summary`), and the model's
+    ``one:m@l`` for l = 2..L: `udml.training.metrics.calibration_summary`), and the model's
     dependency statistic.
 
     Each protocol draws its noise from a generator seeded with ``seed``, so every method sees the
@@ -159,9 +159,10 @@ def evaluate(model: MultimodalModel, data: MultimodalData, specs: dict[str, Nois
         proto = protocol_from_string(label) if isinstance(label, str) else label
         for name, per_mod in pred.scores.items():
             for k, v in per_mod.items():
-                if label == "clean" or getattr(proto, "name", None) == k:
-                    level = 1 if label == "clean" else proto.level
-                    per_level.setdefault(name, {}).setdefault(k, {})[level] = v
+                if isinstance(proto, Clean):
+                    per_level.setdefault(name, {}).setdefault(k, {})[1] = v
+                elif isinstance(proto, OneModality) and proto.name == k:
+                    per_level.setdefault(name, {}).setdefault(k, {})[proto.level] = v
     calibration = {name: {k: calibration_summary(by_level, num_levels)
                           for k, by_level in per_mod.items() if len(by_level) == num_levels}
                    for name, per_mod in per_level.items()}
