@@ -73,7 +73,7 @@ from udml.method.dependency import dropout_dependency, reference_dependency
 from udml.training.evaluate import evaluate
 from udml.method.heads import ConcatHead
 from udml.corrupt.scales import default_specs
-from udml.book.notebook import glue, report_time, setup
+from udml.book.notebook import glue, glue_figure, report_time, setup
 from udml.plotting import dependency as plots
 from udml.training.loop import fit
 from udml.method.weights import unbiased_weights
@@ -255,13 +255,21 @@ labels = {easy_syn: f"{easy_syn} (easy)", hard_syn: f"{hard_syn} (hard)"}
 histories = {"synthetic (planted)": trained["synthetic", 1.0, "static"][1],
              "mfeat (pix + fou)": trained["mfeat", 1.0, "static"][1]}
 fig = plots.plot_dependency_history(histories, labels)
-plt.show()
+glue_figure("fig-dependency-history", fig)
 for history in histories.values():
     _, values = plots.dependency_curves(history)
     assert len(next(iter(values.values()))) == epochs, "one dependency value per epoch"
     assert all((v > 0).all() for v in values.values()), "the dependency must be positive"
 
 # %% [markdown]
+# ```{glue:figure} fig-dependency-history
+# :name: fig-dependency-history
+#
+# How much the static network relies on each modality as it learns: the running dependency $D_m$
+# per epoch (top) and its normalised form $\alpha_m$ (bottom), on the synthetic set and on mfeat;
+# the shaded span is the noisy phase.
+# ```
+#
 # The table reads the curves at four moments: after the first epoch, after 10% of the epochs,
 # at the end of the clean phase and at the end. It gives each modality's *share*
 # $d_m / \sum_k d_k$ (0.5 is no preference), next to the unimodal test accuracies of the final
@@ -450,9 +458,16 @@ for (name, gamma), per_method in accuracies.items():
     panels[run] = [roles[name]["hard"], roles[name]["easy"]]
     titles[run] = {m: f"{run}: {m} ({role}) noisy" for role, m in roles[name].items()}
 fig = plots.plot_accuracy_vs_level(runs, panels, levels, titles)
-plt.show()
+glue_figure("fig-dual-suppression", fig)
 
 # %% [markdown]
+# ```{glue:figure} fig-dual-suppression
+# :name: fig-dual-suppression
+#
+# Static, naive dynamic and UDML fusion with one modality corrupted at increasing levels (one panel
+# per run and noisy modality, the role of the noisy modality in the title); one seed.
+# ```
+#
 # The same numbers as a table, with the differences to static fusion in points of accuracy. With
 # a single seed and a few hundred test samples, the binomial standard error of one accuracy near
 # 90% is already {glue:text}`se_points:.1f` points on mfeat's {glue:text}`n_test_mfeat` test

@@ -72,7 +72,7 @@ from udml.training.evaluate import evaluate, predict
 from udml.training.metrics import accuracy
 from udml.models import build_model
 from udml.corrupt.scales import default_specs
-from udml.book.notebook import glue, report_time, setup
+from udml.book.notebook import glue, glue_figure, report_time, setup
 from udml.book.panel import figure_panel
 from udml.plotting import fusion as plots
 from udml.training.schedule import Schedule
@@ -270,9 +270,17 @@ glue("kept_residual_top", kept_residual[-1].item())
 glue("kept_plain_top", kept_plain[-1].item())
 glue("top_ratio", ratio[-1].item())
 fig = plots.plot_fused_scales(ratio, w_sweep, ["modality 1", "modality 2"])
-plt.show()
+glue_figure("fig-floor", fig)
 
 # %% [markdown]
+# ```{glue:figure} fig-floor
+# :name: fig-floor
+#
+# The scale at which each modality enters the head as the noise ratio grows, residual form $(1 +
+# w_m)$ against the plain form $w_m$, equal dependencies: the residual form never falls below a
+# third of its partner's scale.
+# ```
+#
 # At a noise ratio of {glue:text}`top_ratio:.0f` the noisier modality still enters the head at
 # {glue:text}`kept_residual_top:.4f` of its partner's scale (the floor is
 # $1/(M+1) =$ {glue:text}`floor:.4f`), against {glue:text}`kept_plain_top:.1e` with the plain
@@ -413,9 +421,17 @@ for method, m_model in models.items():
                                                   for n in names]))  # (M,)
         sweeps[method][corrupted] = {k: torch.stack(v) for k, v in rows.items()}
 fig = plots.plot_weight_sweep(levels, sweeps, names)
-plt.show()
+glue_figure("fig-weight-sweep", fig)
 
 # %% [markdown]
+# ```{glue:figure} fig-weight-sweep
+# :name: fig-weight-sweep
+#
+# UDML and naive dynamic fusion as one modality gets noisier, the other clean: mean weights with
+# their 10-90 % band (left) and test accuracy (right, axis fitted to the data), one row per noisy
+# modality.
+# ```
+#
 # `udml.training.evaluate.evaluate` gives the same means directly (one entry per protocol); a check
 # on the top level of each modality:
 
