@@ -338,10 +338,22 @@ for dataset in ("mfeat", "synthetic"):
     result = found["quality"].get(dataset, missing)
     if result["verdict"] != "not measured":
         fig = plots.plot_spearman(result["table"], score_methods)
-        fig.suptitle(dataset, y=1.06)
-        plt.show()
+        glue_figure(f"fig-spearman-{dataset}", fig)
 
 # %% [markdown]
+# ```{glue:figure} fig-spearman-mfeat
+# :name: fig-spearman-mfeat
+#
+# mfeat: Spearman correlation of each method's unreliability score with the true level under the
+# random protocol, per modality and level range, mean over five seeds with the 95 % interval.
+# ```
+#
+# ```{glue:figure} fig-spearman-synthetic
+# :name: fig-spearman-synthetic
+#
+# The synthetic set: the same as {numref}`fig-spearman-mfeat`.
+# ```
+#
 # Verdicts (the estimate is UDML's $\hat s_m$; "better" means a higher Spearman than the rival,
 # by the rule above):
 #
@@ -499,12 +511,18 @@ for r in found["dependency"].values():
     if r["verdict"] != "not measured":  # alpha sums to M over the modalities
         assert abs(sum(s["mean"] for s in r["final"].values()) - len(r["final"])) < 1e-6
 if histories:
-    plots.plot_dependency_history(histories)
-    plt.show()
+    glue_figure("fig-dependency", plots.plot_dependency_history(histories))
 
 # %% [markdown]
-# The curves are the mean over seeds (band: smallest to largest seed); the dashed line is
-# $\alpha = 1$, the dotted one the first epoch on noisy data. Verdicts:
+# ```{glue:figure} fig-dependency
+# :name: fig-dependency
+#
+# The normalised dependency $\alpha_m$ of each modality over the epochs of UDML's training, one
+# panel per dataset.
+# ```
+#
+# In {numref}`fig-dependency`, the curves are the mean over seeds (band: smallest to largest
+# seed); the dashed line is $\alpha = 1$, the dotted one the first epoch on noisy data. Verdicts:
 #
 # - mfeat: {glue:md}`dependency_mfeat`
 # - mfeat-all: {glue:md}`dependency_mfeat_all`
@@ -533,10 +551,28 @@ for dataset, result in found["suppression"].items():
     diff_curves = level_curves(main[dataset], ["naive", "udml", "pe"], baseline="static")
     fig = plots.plot_level_curves(diff_curves, ["pe", "naive", "udml"], zero_line=True,
                                   ylabel="minus static (points)")
-    fig.suptitle(f"{dataset}: accuracy minus static fusion", y=1.08)
-    plt.show()
+    glue_figure(f"fig-suppression-{dataset}", fig)
 
 # %% [markdown]
+# ```{glue:figure} fig-suppression-mfeat
+# :name: fig-suppression-mfeat
+#
+# mfeat: accuracy of PE, naive dynamic and UDML fusion minus static fusion, paired over seeds (mean
+# and 95 % interval), against the noise level of one modality (one panel each) and of all.
+# ```
+#
+# ```{glue:figure} fig-suppression-mfeat-all
+# :name: fig-suppression-mfeat-all
+#
+# mfeat-all: the same as {numref}`fig-suppression-mfeat`.
+# ```
+#
+# ```{glue:figure} fig-suppression-synthetic
+# :name: fig-suppression-synthetic
+#
+# The synthetic set: the same as {numref}`fig-suppression-mfeat`.
+# ```
+#
 # Verdicts:
 #
 # - mfeat: {glue:md}`suppression_mfeat`
@@ -794,9 +830,8 @@ for dataset, per in ext_effects.items():
                     for (_, m), r in ext_vs_static[dataset].items()})
     display(Markdown(f"**{dataset}** (extension, points)"))
     display(Markdown(tables.paired_markdown({k: r["groups"] for k, r in effects.items()})))
-    fig = plots.plot_effects({k: r["groups"] for k, r in effects.items()},
-                             title=f"{dataset}: extension against the paper's UDML and static")
-    plt.show()
+    fig = plots.plot_effects({k: r["groups"] for k, r in effects.items()})
+    glue_figure(f"fig-extension-{dataset}", fig)
     udml_key = next((k for k in per if k[1] == "udml"), None)
     if udml_key is not None:
         ext_summary[dataset] = per[udml_key]
@@ -807,6 +842,19 @@ for dataset, per in ext_effects.items():
 glue_verdicts("extension", ext_summary, get_experiment("extension").datasets)
 
 # %% [markdown]
+# ```{glue:figure} fig-extension-mfeat
+# :name: fig-extension-mfeat
+#
+# mfeat, extension (not the paper's method): multiplicative minus residual rescaling for naive and
+# UDML, and multiplicative UDML minus static fusion, per protocol group, paired over seeds.
+# ```
+#
+# ```{glue:figure} fig-extension-synthetic
+# :name: fig-extension-synthetic
+#
+# The synthetic set: the same as {numref}`fig-extension-mfeat`.
+# ```
+#
 # Multiplicative UDML against the paper's residual UDML ("holds" = the extension is better
 # somewhere and worse nowhere):
 #
