@@ -588,7 +588,7 @@ _ = glue("forms_text", Markdown(forms_text))
 # The table also gives the share of a clean modality's weight that a modality destroyed at the
 # top level keeps (the fusion's goal is a small share: 0.5 or less).
 
-# %%
+# %% tags=["hide-input"]
 lever_files = {d: read_merged(results_root / "levers" / f"{d}.json") for d in LEVER_DATASETS}
 lever_table = {d: {r["variant"]: r for r in lever_rows(f)} for d, f in lever_files.items()}
 variants = list(next(iter(lever_table.values())))
@@ -646,7 +646,7 @@ _ = glue("lever_chosen_rho", overall_rho(chosen))
 # `python -m udml bound` writes `results/bound/`, five seeds on the test split). Its mean
 # estimate per level, beside this chapter's $\hat s$ from the sweep above, on a log axis:
 
-# %%
+# %% tags=["hide-input"]
 bound = read_bound(results_root / "bound" / "mfeat.json")
 curves = {("mfeat", m): {"s_hat": raw[m]["s_hat"]["mean"].tolist(), "bound": bound_means(bound, m)}
           for m in mods}

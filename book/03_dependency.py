@@ -370,7 +370,7 @@ display(Markdown(f"- synthetic, biased toward the easy modality early on? {verdi
 # model carries in its state (`dependency.value`, saved with a checkpoint), averaged over the
 # last training batches, which were partly noisy and used sampled $z$.
 
-# %%
+# %% tags=["hide-input"]
 lines = ["| dataset | modality | running $D_m$ (model state) | paper $d_m$ | $\\alpha_m$ "
          "| reference $D_m$ | $\\alpha_m$ (ref.) |", "| --- | --- | ---: | ---: | ---: | ---: | ---: |"]
 agree, alpha_gap = {}, {}
@@ -473,7 +473,7 @@ glue_figure("fig-dual-suppression", fig)
 # 90% is already {glue:text}`se_points:.1f` points on mfeat's {glue:text}`n_test_mfeat` test
 # samples, so differences of a point or two are within the noise of one run.
 
-# %%
+# %% tags=["hide-input"]
 n_test = len(data["mfeat"].test)
 p_ref = accuracies["mfeat", 1.0]["static"]["clean"]
 se_points = 100 * (p_ref * (1 - p_ref) / n_test) ** 0.5

@@ -452,7 +452,7 @@ print({label: {k: round(v, 3) for k, v in report["protocols"][label]["mean_weigh
 # partner (the head's output with the corrupted modality dropped), which is what a fusion that
 # could switch the corrupted modality off entirely would get.
 
-# %%
+# %% tags=["hide-input"]
 LABELS = {"udml": "UDML", "naive": "naive dynamic"}
 table = ["| model | noisy modality | $w$ at $l=1$ | $w$ at top | $\\hat s$ at $l=1$ "
          "| $\\hat s$ at top | accuracy at $l=1$ | accuracy at top | clean partner alone at top |",

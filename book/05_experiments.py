@@ -215,7 +215,7 @@ for name, by_dataset in results.items():
 # What did the runs cost? Each run file records its wall and CPU time; the sweep runs its jobs
 # in parallel worker processes with one torch thread each (`--jobs 2` on this 2-core machine).
 
-# %%
+# %% tags=["hide-input"]
 rows, total_cpu = [], 0.0
 for name, by_dataset in results.items():
     jobs = sum(sweep_cost(m)["jobs"] for m in by_dataset.values())
@@ -477,7 +477,7 @@ _ = glue("bound_suffices", len(bound_suffices))
 # oracle is not an upper bound in every cell: it is trained with the true levels, which changes
 # the training itself).
 
-# %%
+# %% tags=["hide-input"]
 gap_rows = []
 for d in main:
     if not (has_method(main[d], "udml") and has_method(main[d], "oracle")):
