@@ -879,13 +879,17 @@ if cal_rows and any("bound" in r for r in cal_rows):
         "visible in the input, but the spread σ of the embedding, the estimator's only input, "
         "keeps little of it.")
 if dom_rows:
-    keeps = [r for r in dom_rows if r["regime"] == "noisy keeps more"]
+    keeps = [r for r in dom_rows if r["kept"] > 1]
+    over_half = [r for r in dom_rows if 0.5 < r["kept"] <= 1]
+    where = lambda rows: ", ".join(f"{r['dataset']} `{r['noisy']}` ({r['kept']:.2f})"  # noqa: E731
+                                   for r in rows)
     lessons.append(
-        "**The dependency term can overrule the estimate.** In "
-        f"{len(keeps)} of {len(dom_rows)} (dataset, destroyed modality) cases the destroyed "
-        "modality keeps *more* weight than its hardest clean partner, because the estimate's "
-        "ratio falls short of the dependency ratio; UDML's weights then favour exactly the input "
-        "that carries nothing.")
+        "**The dependency term decides how far a destroyed modality is damped.** A destroyed "
+        f"modality keeps *more* weight than its hardest clean partner in {len(keeps)} and more "
+        f"than half of it in {len(over_half)} of {len(dom_rows)} (dataset, destroyed modality) "
+        "cases" + (f" ({where(keeps + over_half)})" if keeps or over_half else "") + ": where "
+        "the estimate's ratio does not clear twice the dependency ratio, the weights hand back "
+        "to the destroyed input part of what the estimate took away.")
 # 2. unseen kinds: does s_hat still rise?
 unseen_rho = []
 for d, merged in main.items():
@@ -928,11 +932,14 @@ if "mfeat-all" in main and has_method(main["mfeat-all"], "naive"):
     group = "unseen: occlusion"
     if group in t["cells"]:
         c = t["cells"][group]
+        drop = c["naive"]["mean"] - c["static"]["mean"]
         lessons.append(
-            f"**Uncertainty-only weighting can collapse.** On mfeat-all under occlusion naive "
-            f"fusion scores {100 * c['naive']['mean']:.1f} % against static's "
-            f"{100 * c['static']['mean']:.1f} % and UDML's {100 * c['udml']['mean']:.1f} %: an "
-            "estimate that is wrong on an unseen kind is worse than no estimate.")
+            f"**An estimate that is wrong on an unseen kind can cost accuracy.** On mfeat-all "
+            f"under occlusion naive fusion scores {100 * c['naive']['mean']:.1f} % against "
+            f"static's {100 * c['static']['mean']:.1f} % ({100 * drop:+.1f} points) and UDML's "
+            f"{100 * c['udml']['mean']:.1f} %" + (
+                ": weighting by a backwards estimate is worse than not weighting at all"
+                if drop < 0 else ": here the damage stays within what static fusion loses"))
 # 5. TMC's uncertainty as a quality score
 tmc_wins, cells_n = 0, 0
 for d, merged in main.items():
