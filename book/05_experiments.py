@@ -938,8 +938,8 @@ if "mfeat-all" in main and has_method(main["mfeat-all"], "naive"):
             f"under occlusion naive fusion scores {100 * c['naive']['mean']:.1f} % against "
             f"static's {100 * c['static']['mean']:.1f} % ({100 * drop:+.1f} points) and UDML's "
             f"{100 * c['udml']['mean']:.1f} %" + (
-                ": weighting by a backwards estimate is worse than not weighting at all"
-                if drop < 0 else ": here the damage stays within what static fusion loses"))
+                ": weighting by a backwards estimate is worse than not weighting at all."
+                if drop < 0 else ": here the damage stays within what static fusion loses."))
 # 5. TMC's uncertainty as a quality score
 tmc_wins, cells_n = 0, 0
 for d, merged in main.items():
