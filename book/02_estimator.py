@@ -768,8 +768,9 @@ display(figure_panel(show_sample, controls, [["sample", "kind"], ["pix_level", "
 #   validation data, lifts the estimator's rank correlation with the level and, above all, its
 #   scale; a larger KL weight makes $\sigma$ *less* informative, not more.
 # - **Negative result: the estimator is far from the bound.** A regressor that reads the corrupted
-#   input knows the level much better than the estimator that reads $\sigma$, especially at low
-#   levels: the paper's design throws most of the level information away in $\sigma$.
+#   input knows the level much better than the estimator that reads $\sigma$, at the low levels
+#   and, on the image, at the top: the paper's design loses most of the level information in
+#   $\sigma$.
 
 # %%
 run_time = report_time(started)
