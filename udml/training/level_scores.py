@@ -129,4 +129,3 @@ def decreasing_steps(means: Tensor) -> int:
     if torch.isnan(means).any():
         raise ValueError("means contain NaN (a level without samples)")
     return int((means[1:] < means[:-1]).sum())
-
