@@ -194,7 +194,7 @@ _ = glue("pix_std_top", specs["pix"].scale * float(t[-1]))
 # ```{glue:figure} fig-noise-pix
 # :name: fig-noise-pix
 #
-# Gaussian noise on the `pix` images of three test digits (rows) at increasing noise levels
+# Gaussian noise on the `pix` images of the test digits (rows) at increasing noise levels
 # (columns); level 1 is the clean digit, the strength grows as the square of the level.
 # ```
 #
@@ -368,7 +368,7 @@ if profile != "tiny":  # two epochs are too few to ask the estimator to have lea
 # After {glue:text}`epochs` epochs the UDML model reaches a validation accuracy of
 # {glue:text}`val_clean:.3f` on clean data and {glue:text}`val_noisy:.3f` under random noise;
 # the estimator's squared error fell from {glue:text}`mse_first_noisy:.2f` at the first noisy
-# epoch to {glue:text}`mse_last:.2f` (in squared levels).
+# epoch to {glue:text}`mse_last:.2f` (in squared log-levels).
 
 # %% [markdown]
 # ## The evidence: each score against the true level
@@ -456,8 +456,10 @@ for m in splits.modalities:
 # ```
 #
 # The table gives Spearman's $\rho$ between each score and the true level of the corrupted
-# modality: over all levels, over the low levels $1..6$ (can the score tell slight noise from
-# none?) and over the high levels $6..11$ (does it keep rising once the modality is ruined?).
+# modality: over all levels, over the lower half $1..6$ (can the score tell slight noise from
+# none?) and over the upper half $6..11$ (does it keep rising once the modality is ruined?).
+# (These halves are the ranges of the verdict below; the bound's table later in the chapter uses
+# the narrower ends, levels 1-4 and 8-11.)
 # Two protocols: the sweep above (one modality corrupted, pooled over its 11 levels) and the
 # random protocol of training (half of the samples clean, the rest at independent random levels
 # in both modalities at once). The best score of each column is in bold.
@@ -580,7 +582,8 @@ _ = glue("forms_text", Markdown(forms_text))
 # The estimator has a handful of settings inside the paper's design: what its MSE fits (the level
 # $l$, as in the reference, or $\log l$), its form and width, the KL weight $\beta$ (the one term
 # that ties $\sigma$ to the level) and the share of noisy samples in training. The experiment
-# `levers` changes one at a time, starting from the reference target and an MLP $g_m$, and scores
+# `levers` changes one setting at a time, starting from the reference target with an MLP $g_m$
+# (so that the form is one of the levers), and scores
 # every variant on the **validation** split (never on the test data the other chapters report),
 # three seeds each, on mfeat and the synthetic set. The rule: the variant whose $\hat s$ has the
 # highest Spearman $\rho$ with the level (overall, mean over the modalities of both datasets),

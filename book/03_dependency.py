@@ -133,7 +133,7 @@ torch.testing.assert_close(d, torch.tensor([d_a_by_hand, 0.0]))
 alpha = 2 * d / d.sum()
 print(f"d = {d.tolist()}, alpha = {alpha.tolist()}")
 glue("toy_d_a", float(d[0]))
-glue("toy_alpha_a", float(alpha[0]))
+_ = glue("toy_alpha_a", float(alpha[0]))
 
 # %% [markdown]
 # The head ignores modality $b$, and dropping it changes nothing: $d_b = 0$, while
@@ -168,7 +168,7 @@ print(f"paper d = {d.tolist()}, reference D = {D.tolist()}, "
       f"normalised: {(2 * d / d.sum()).tolist()} vs {(2 * D / D.sum()).tolist()}")
 glue("toy_D_a", float(D[0]))
 glue("toy_D_b", float(D[1]))
-glue("toy_alphaD_b", float(2 * D[1] / D.sum()))
+_ = glue("toy_alphaD_b", float(2 * D[1] / D.sum()))
 
 # %% [markdown]
 # The reference measure gives the ignored modality $D_b =$ {glue:text}`toy_D_b:.1f`, and after
@@ -195,7 +195,7 @@ start_weights = unbiased_weights(torch.ones(1, 2), torch.tensor([32.0, 10.0]))  
 print(f"weights (audio, visual) from D = (32, 10) at equal s: {start_weights[0].tolist()}")
 assert torch.isclose(start_weights.sum(), torch.tensor(2.0))
 glue("ref_start_w_audio", float(start_weights[0, 0]))
-glue("ref_start_w_visual", float(start_weights[0, 1]))
+_ = glue("ref_start_w_visual", float(start_weights[0, 1]))
 
 # %% [markdown]
 # So a reference model evaluated from a checkpoint gives audio a weight of
@@ -222,7 +222,7 @@ for name, splits in data.items():
           f"{splits.num_classes} classes, shapes {splits.shapes}")
 easy_syn, hard_syn = truth["easy"][0], truth["hard"][0]
 glue("bayes_easy", truth["bayes_accuracy"][easy_syn])
-glue("bayes_hard", truth["bayes_accuracy"][hard_syn])
+_ = glue("bayes_hard", truth["bayes_accuracy"][hard_syn])
 
 # %% [markdown]
 # We train static fusion (the plain concat of the embeddings, $w_m = 0$) on both, with the
@@ -469,8 +469,8 @@ glue_figure("fig-dual-suppression", fig)
 # ```
 #
 # The same numbers as a table, with the differences to static fusion in points of accuracy. With
-# a single seed and a few hundred test samples, the binomial standard error of one accuracy near
-# 90% is already {glue:text}`se_points:.1f` points on mfeat's {glue:text}`n_test_mfeat` test
+# a single seed and a few hundred test samples, the binomial standard error of one accuracy (the
+# static model's clean accuracy here) is already {glue:text}`se_points:.1f` points on mfeat's {glue:text}`n_test_mfeat` test
 # samples, so differences of a point or two are within the noise of one run.
 
 # %% tags=["hide-input"]
@@ -545,8 +545,6 @@ glue("verdict_dual", Markdown(verdict_dual))
 display(Markdown(verdict_dual))
 
 # %% [markdown]
-# {glue:md}`verdict_dual`
-#
 # To see why, look at what each model does with its modalities: the unimodal test accuracies
 # (the head fed with one modality alone, clean data) and the mean fusion weights $w_m$ on the
 # clean test set and with each modality at the top level.
@@ -606,7 +604,7 @@ for g, u in uni_g.items():
 # Four observations, with the numbers of this run (mfeat with $\gamma = 1$ unless said):
 #
 # - **Uncertainty alone reweights clean data.** On clean inputs, naive fusion gives the
-#   hard-to-learn modality {glue:md}`mf_hard` a mean weight of
+#   hard modality {glue:md}`mf_hard` a mean weight of
 #   {glue:text}`w_naive_hard_clean:.2f` (1 would be equal): the noise-aware estimate is not the
 #   same for both modalities even without noise. Where such a weight is below 1, that is the
 #   uncertainty half of dual suppression, aimed at the hard modality.
@@ -642,7 +640,7 @@ for g, u in uni_g.items():
 # - The paper's dependency $d_m = \lVert \pi - \pi_{-m} \rVert_1$ is the change of the fused
 #   logits when modality $m$ is dropped; a modality the head ignores gets 0. For a concat head it
 #   equals the batch mean of $\lVert W_m z_m \rVert_1$.
-# - The reference code's $D_m = \lVert W[z_m; 0] + b \rVert_1$ adds the bias, so an ignored
+# - The reference code's $D^{\mathrm{ref}}_m = \lVert W[z_m; 0] + b \rVert_1$ adds the bias, so an ignored
 #   modality still gets $\lVert b \rVert_1$; on the trained models here the two formulas agree
 #   closely. The reference code also measures it on the last batch only, does not save it,
 #   starts it at 32 / 10 and ignores it at evaluation; `udml` keeps a running average in the

@@ -539,9 +539,9 @@ display(Markdown("\n".join(verdicts)))
 # effect under noise depends on *which* modality gets noisy: the correction stacks the deck for
 # the under-used modality, so the estimator has to work harder to take that modality's weight
 # away again. Whether the dependency helps on balance, over all noise conditions and seeds, is a
-# question for the comparison of chapter 5. Where dropping the destroyed modality altogether
-# would beat both fused models (the last sentence of each verdict), the floor of the residual
-# form is one reason: a destroyed modality still enters the head at scale at least 1, a third of
+# question for the comparison of chapter 5. Wherever dropping the destroyed modality altogether
+# would beat both fused models (the last sentence of each verdict says whether it does in this
+# run), the floor of the residual form is one reason: a destroyed modality still enters the head at scale at least 1, a third of
 # its partner's largest.
 #
 # ## The structured output of one forward pass

@@ -18,8 +18,8 @@
 #
 #
 # The earlier chapters built UDML one piece at a time and looked at each piece on one training
-# run. This chapter puts every claim of the paper (as its abstract states them and
-# {doc}`intro` summarises them) to one fair test: eight methods trained with the same
+# run. This chapter puts every claim of the paper (as the opening page, {doc}`intro`, summarises
+# them) to one fair test: eight methods trained with the same
 # encoders, data splits, training budget and seeds, five seeds each, on three datasets, and
 # scored under the same corrupted test sets. The numbers come from results files that one
 # command writes (`python -m udml sweep ...`); this chapter reads them, re-runs one job to show
@@ -33,7 +33,7 @@
 #
 # 1. the grid of experiments and what it cost to run;
 # 2. a re-run of one job, compared number by number with the stored results;
-# 3. for each of the five claims, a table or figure and a verdict computed from it;
+# 3. for each claim, a table or figure and a verdict computed from it;
 # 4. one step beyond the paper: why the results look the way they do, and a clearly labelled
 #    extension (multiplicative instead of residual rescaling) tested beside the faithful UDML.
 #
@@ -128,7 +128,7 @@ glue("budget", Markdown(
     f"{train_cfg['uncertainty_start']:.0%} of the epochs on, learning rate x0.1 after "
     f"{train_cfg['lr_drop']:.0%}; unimodal loss weight γ = {model_cfg['gamma']:g}, "
     f"{L} noise levels"))
-glue("levels_text", Markdown(f"$2..{L}$"))
+glue("levels_text", f"2..{L}")
 glue("random_clean", protocol_from_string("random").clean_share)
 glue("ranges_text", Markdown(f"levels 1-{(L + 1) // 2} and {(L + 1) // 2}-{L}"))
 rows = []
@@ -314,7 +314,8 @@ display(Markdown(tables.verdicts_markdown(found, claims.CLAIM_TITLES)))
 # *The noise-aware estimate $\hat s_m$ rises monotonically with the true noise level over the
 # whole range, and tracks it better than the PE variance and QMF's energy at low and at high
 # levels.* Under the random protocol every test sample carries a known level per modality; the
-# table gives, per modality and range (overall, low and high: {glue:md}`ranges_text`), the
+# table gives, per modality and range (overall, low and high: {glue:md}`ranges_text`, the halves
+# of the level range; the calibration tables below use the narrower ends 1-4 and 8-11), the
 # Spearman correlation between each method's quality score and the true level: UDML's and naive's
 # $\hat s_m$, PE's mean $\sigma_m$, QMF's negative energy confidence and TMC's uncertainty mass
 # (higher = noisier for all), mean ± CI half-width over the seeds.
@@ -450,7 +451,7 @@ for d in main:
 fmt = lambda v, digits=2: "–" if v is None else f"{v:.{digits}f}"  # noqa: E731
 display(Markdown(markdown_table(
     ["dataset", "noisy", "clean", "$(\\hat s_n/\\hat s_c)^2$", "bound's ratio", "$D_c/D_n$",
-     "regime (estimate)", "weight kept", "seed 0", "oracle"],
+     "regime of the means", "weight kept", "seed 0", "oracle"],
     [[r["dataset"], r["noisy"], r["clean"], fmt(r["est"], 1), fmt(r["bound"], 1),
       fmt(r["dep"], 2), r["regime"], fmt(r["kept"]), fmt(r["kept_first"]), fmt(r["oracle"])]
      for r in dom_rows], "lllrrrlrrr")))
@@ -959,7 +960,9 @@ _ = glue("lessons", Markdown("\n".join(f"- {t}" for t in lessons)))
 # %% [markdown]
 # ## What we learned
 #
-# {glue:md}`lessons`
+# ```{glue:md} lessons
+# :format: myst
+# ```
 #
 # - Every method ran with the same encoders, splits, budget and seeds. {glue:md}`rerun_text`.
 # - Claim 1, the estimate tracks the noise level better than PE and QMF:

@@ -55,7 +55,7 @@
 # schedule: `tiny` (seconds, for tests) and `default` (the stored run) train on the spoken
 # digits; `fixture` runs the CREMA-D code path on a small generated dataset in CREMA-D's layout
 # (a test of the loaders, not a benchmark); `small` (a short run) and `paper` (the paper's
-# schedule; `gpu` is the same) read the real dataset `dataset` from `data_root`. A real-data
+# schedule; `gpu` is the same) read the real dataset named by `dataset` from `data_root`. A real-data
 # profile without a complete dataset at `data_root` stops with the loader's error, which names
 # what is missing.
 #
@@ -577,8 +577,9 @@ if profile != "tiny":
 # {glue:text}`best_noisy`. This is one seed; the benchmark below has five.
 #
 # At the top level, ruining the audio costs the methods {glue:text}`audio_drop:.3f` of
-# accuracy on average, ruining the image {glue:text}`visual_drop:.3f`: the networks lean on the
-# {glue:text}`costlier`. The fusion weights against the level, for the methods that have them
+# accuracy on average, ruining the image {glue:text}`visual_drop:.3f`: losing the
+# {glue:text}`costlier` costs more (a different question from the dependency above, which
+# measures how far the fused logits move when a modality is dropped). The fusion weights against the level, for the methods that have them
 # (they sum to $M = 2$ for every pair): a working estimate $\hat s_m$ moves weight away from
 # whichever modality is corrupted.
 
@@ -592,7 +593,7 @@ w = {k: reports["udml"]["protocols"][k]["mean_weights"] for k in top_protocols}
 glue("w_audio_clean", w["clean"]["audio"])
 glue("w_audio_noisy", w[f"one:audio@{L}"]["audio"])
 glue("w_visual_clean", w["clean"]["visual"])
-glue("w_visual_noisy", w[f"one:visual@{L}"]["visual"])
+_ = glue("w_visual_noisy", w[f"one:visual@{L}"]["visual"])
 
 # %% [markdown]
 # ```{glue:figure} fig-av-weights
@@ -775,8 +776,8 @@ for d, e in easy.items():
 # ### The paper's claims on real sound
 #
 # The four claims of {doc}`05_experiments`, answered by `udml.analysis.claims` from these files with
-# the same paired statistics as on mfeat: a difference counts only when its paired 95 %
-# confidence interval over the seeds excludes zero.
+# the same paired statistics as on mfeat: a difference counts only when its paired t-test over
+# the seeds stays below 0.05 after Holm's correction within its family.
 
 # %%
 found = claims.main_claims(bench)

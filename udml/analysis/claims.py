@@ -93,7 +93,7 @@ def quality_tracking(merged: dict, variant: str = DEFAULT_VARIANT, kind: str = S
             f"it is better in {wins}, worse in {losses} and not distinguishable in "
             f"{len(cmps) - wins - losses} of {len(cmps)} (modality, range, rival) cases, after "
             f"Holm's correction; signed ρ: a rival whose score falls with the noise loses even "
-            f"when its |ρ| is large")
+            f"when the size of its ρ is large")
     return {"verdict": verdict, "text": text, "table": table, "rises": rises,
             "comparisons": cmps, "wins": wins, "losses": losses, "methods": methods,
             "per_level": False}
