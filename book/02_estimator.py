@@ -60,7 +60,6 @@ profile = "default"  # "tiny", "default" or "gpu"
 
 # %%
 import ipywidgets as widgets
-import matplotlib.pyplot as plt
 import torch
 from IPython.display import Markdown, display
 

@@ -62,7 +62,6 @@ seed = 0  # the one seed of everything random in this chapter
 profile = "default"  # "tiny", "default" or "gpu"
 
 # %%
-import matplotlib.pyplot as plt
 import torch
 from IPython.display import Markdown, display
 

@@ -68,7 +68,6 @@ results_dir = ""  # another folder of results to read; "": the committed one
 import tempfile
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import torch
 from IPython.display import Markdown, display
 
@@ -162,7 +161,7 @@ display(Markdown(markdown_table(["experiment", "datasets", "methods", "seeds", "
 # large logits can look *reliable* to them.
 #
 # Each job is evaluated on clean data, with one modality corrupted at each Gaussian level
-# {glue:md}`levels_text`, with all modalities corrupted at each of these levels, under the random
+# {glue:text}`levels_text`, with all modalities corrupted at each of these levels, under the random
 # per-sample protocol (a share of {glue:text}`random_clean:.0%` of the samples clean, the rest at
 # random levels per modality), and under corruption kinds never seen in training (blur,
 # occlusion, salt-and-pepper; each modality alone at the top and the middle level, all at the

@@ -89,7 +89,6 @@ from dataclasses import asdict, replace
 from pathlib import Path
 
 import ipywidgets as widgets
-import matplotlib.pyplot as plt
 import torch
 from IPython.display import Markdown, display
 
