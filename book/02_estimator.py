@@ -58,7 +58,7 @@ device = "auto"  # "auto" (cuda when available, else cpu), "cpu" or "cuda"
 seed = 0  # the one seed of everything random in this chapter
 profile = "default"  # "tiny", "default" or "gpu"
 
-# %%
+# %% tags=["hide-input"]
 import ipywidgets as widgets
 import torch
 from IPython.display import Markdown, display
@@ -720,7 +720,7 @@ assert all(v > 0 for v in dependency.values())
 # %% [markdown]
 # The panel:
 
-# %% tags=["nbval-ignore-output"]
+# %% tags=["nbval-ignore-output", "hide-input"]
 KIND_NAMES = ("gaussian", "blur", "occlusion", "salt_pepper")
 kind_specs = {k: default_specs(splits, k) for k in KIND_NAMES}
 

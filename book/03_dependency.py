@@ -61,7 +61,7 @@ device = "auto"  # "auto" (cuda when available, else cpu), "cpu" or "cuda"
 seed = 0  # the one seed of everything random in this chapter
 profile = "default"  # "tiny", "default" or "gpu"
 
-# %%
+# %% tags=["hide-input"]
 import torch
 from IPython.display import Markdown, display
 

@@ -57,7 +57,7 @@ device = "auto"  # "auto" (cuda when available, else cpu), "cpu" or "cuda"
 seed = 0  # the one seed of everything random in this chapter
 profile = "default"  # "tiny", "default" or "gpu"
 
-# %%
+# %% tags=["hide-input"]
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import torch
@@ -578,7 +578,7 @@ assert torch.allclose(out.weights, unbiased_weights(
 # noise is drawn from a generator seeded with `seed`, so a setting always shows the same sample.
 # (The rendered book shows the stored state; run the notebook to make it live.)
 
-# %% tags=["nbval-ignore-output"]
+# %% tags=["nbval-ignore-output", "hide-input"]
 lo, hi = specs["pix"].clip
 
 

@@ -64,7 +64,7 @@ seed = 0  # the seed of the job that is re-run to check the results files
 profile = "default"  # "tiny", "default", "full" or "gpu"
 results_dir = ""  # another folder of results to read; "": the committed one
 
-# %%
+# %% tags=["hide-input"]
 import tempfile
 from pathlib import Path
 
@@ -115,7 +115,7 @@ print(f"udml {udml.__version__}, settings: {settings}")
 # methods are compared *paired*, seed by seed. No method was tuned more than another: all of them
 # run with the library defaults, and the table below lists every job.
 
-# %%
+# %% tags=["hide-input"]
 resolved = get_experiment("main").resolve("default", "udml", seed)
 train_cfg, model_cfg = resolved["train"], resolved["model"]
 L = model_cfg["num_levels"]
@@ -176,7 +176,7 @@ display(Markdown(markdown_table(["experiment", "datasets", "methods", "seeds", "
 # the device, and every metric per method, protocol, level and seed. The next cell obtains them
 # as the profile says.
 
-# %%
+# %% tags=["hide-input"]
 def obtain_results(settings: dict, results_dir: str, scratch: Path) -> Path:
     """The folder that holds <experiment>/<dataset>.json, made by the sweep if the profile asks."""
     if results_dir:
@@ -241,7 +241,7 @@ _ = glue("total_cpu_hours", total_cpu / 3600)
 # the sweep's workers, and compares every metric it produces with the stored number. (The stored
 # numbers were made on a CPU, so the re-run is pinned to the CPU whatever `device` says.)
 
-# %%
+# %% tags=["hide-input"]
 if settings["rerun"] is not None:
     exp_name, rerun_dataset, rerun_method = settings["rerun"]
     job = find_job(exp_name, rerun_dataset, rerun_method, seed)
@@ -375,7 +375,7 @@ for dataset in ("mfeat", "synthetic"):
 # the level on the corrupted input itself, trained with the same budget (chapter 2).
 # {numref}`fig-calibration` shows both level by level.
 
-# %%
+# %% tags=["hide-input"]
 bound_dir = root / "bound"
 bounds = {d: read_bound(bound_dir / f"{d}.json") for d in main
           if (bound_dir / f"{d}.json").is_file()}
@@ -660,7 +660,7 @@ if rows:
 # UDML without the dependency term is naive dynamic fusion. The table gives full UDML minus the
 # variant per protocol group (positive: the component helps).
 
-# %%
+# %% tags=["hide-input"]
 ablation = results.get("ablation", {})
 abl_effects = claims.variant_effects(ablation, main, reverse=True)
 abl_table = {}  # {dataset: {label: full UDML against the variant}}
@@ -767,7 +767,7 @@ if rows:
 # dependencies of the main runs (mean over seeds) and checks it against `udml.method.weights`: at
 # exactly that ratio both weights are 1.
 
-# %%
+# %% tags=["hide-input"]
 rows, overruled = [], []
 for dataset, merged in main.items():
     dep = found["dependency"].get(dataset, missing)
@@ -818,7 +818,7 @@ _ = glue("overruled", Markdown(
 # variant minus the residual one (the paper's) for naive and UDML, and the multiplicative UDML
 # minus static fusion.
 
-# %%
+# %% tags=["hide-input"]
 extension = results.get("extension", {})
 ext_effects = claims.variant_effects(extension, main)
 ext_vs_static = claims.variant_effects(extension, main, method_map={"udml": "static",

@@ -80,7 +80,7 @@ dataset = "cremad"  # real-data profiles: "cremad" or "kinetics_sounds"
 data_root = None  # prepared dataset folder for small/paper/gpu; None: $UDML_AV_DATA
 out_dir = None  # where a real-data run keeps checkpoints and results; None: av-runs/<run name>
 
-# %%
+# %% tags=["hide-input"]
 import json
 import math
 import os
@@ -181,7 +181,7 @@ print(f"udml {udml.__version__}; data {settings['data']}"
 #   the visual one over the $T_v$ frames; the probabilistic heads and the estimator of the
 #   earlier chapters on top.
 
-# %%
+# %% tags=["hide-input"]
 paper = {ds: get_profile("paper", ds) for ds in AV_REFERENCE}
 names = {"cremad": "CREMA-D", "kinetics_sounds": "Kinetics-Sounds"}
 rows = ["| | " + " | ".join(names[ds] for ds in paper) + " |", "| --- | --- | --- |"]
@@ -292,7 +292,7 @@ assert paper["cremad"].model.gamma != paper["kinetics_sounds"].model.gamma
 # CREMA-D family, at a width that fits a CPU: one basic block per stage (ResNet-10) and stages
 # of {glue:text}`width_list` channels.
 
-# %%
+# %% tags=["hide-input"]
 LOADERS = {"cremad": (load_cremad, CREMAD_LAYOUT),
            "kinetics_sounds": (load_kinetics_sounds, KINETICS_SOUNDS_LAYOUT)}
 FIXTURE = {"num_classes": 3, "train_per_class": 16, "test_per_class": 20, "visual_confusion": 0.3}
@@ -711,7 +711,7 @@ else:
 # speaker split it picks which speaker is held out, so its spread over seeds includes the
 # difference between voices.
 
-# %%
+# %% tags=["hide-input"]
 results_root = find_results()
 if results_root is None or not any((results_root / BENCHMARK.name).glob("*.json")):
     raise FileNotFoundError("no results files of the 'av' benchmark found: work in a clone of "
@@ -852,7 +852,7 @@ glue_figure("fig-av-dependency", fig)
 # the best epoch is chosen on the test set itself. This run scores every test pair and reports
 # the last epoch.
 
-# %%
+# %% tags=["hide-input"]
 ref = REFERENCE_CREMAD
 is_real = settings["data"] == "real"
 data_name = {"fsdd": "spoken digits (FSDD x mfeat)", "fixture": "the generated fixture",
