@@ -24,7 +24,8 @@ from tqdm.auto import tqdm
 
 from ..environment import environment
 from .backends import run_all
-from .files import read_results, write_results
+from .files import read_layout, write_results
+from .merge import stack_seeds
 from .registry import get_experiment
 
 LAYOUT = "udml-bound-1"
@@ -72,15 +73,6 @@ def bound_job(item: tuple[str, int]) -> tuple[dict | None, str | None]:
         torch.set_num_threads(threads)
 
 
-def _stack_seeds(per_seed: list[dict]) -> dict:
-    """[{modality: summary}] over seeds -> {modality: summary with a list over seeds per leaf}."""
-    first = per_seed[0]
-    return {m: {"mean": [r[m]["mean"] for r in per_seed], "std": [r[m]["std"] for r in per_seed],
-                "spearman": {k: [r[m]["spearman"][k] for r in per_seed]
-                             for k in first[m]["spearman"]}}
-            for m in first}
-
-
 def run_bound(datasets, seeds, out_dir: str | Path = "results", jobs: int = 2,
               progress: bool = True) -> list[Path]:
     """Compute the bound of every (dataset, seed) and write one file per dataset."""
@@ -114,20 +106,14 @@ def run_bound(datasets, seeds, out_dir: str | Path = "results", jobs: int = 2,
                              "noise": {str(s): r["config"]["noise"] for s, r in zip(seeds, recs)}},
                   "environment": recs[0]["environment"],
                   "seconds": [r["seconds"] for r in recs],
-                  "metrics": _stack_seeds([r["metrics"] for r in recs])}
+                  "metrics": stack_seeds([r["metrics"] for r in recs])}
         written.append(write_results(Path(out_dir) / "bound" / f"{d}.json", record))
     return written
 
 
 def read_bound(path: str | Path) -> dict:
     """A bound file written by `run_bound` (a clear error for any other file)."""
-    data = read_results(path)
-    if data.get("layout") != LAYOUT:
-        raise ValueError(f"{path} is not a bound file (layout {data.get('layout')!r}, expected "
-                         f"{LAYOUT!r})")
-    from .files import check_entries
-    check_entries(path, data, BOUND_ENTRIES, "bound file")
-    return data
+    return read_layout(path, LAYOUT, BOUND_ENTRIES, "bound file")
 
 
 def main(argv: list[str] | None = None) -> int:

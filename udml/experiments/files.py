@@ -66,3 +66,14 @@ def check_entries(path, data: dict, required: dict[str, type], what: str) -> Non
         if not isinstance(data[k], kind):
             raise ValueError(f"{what} {path}: {k!r} must be {names.get(kind, kind.__name__)}, "
                              f"got {type(data[k]).__name__}")
+
+
+def read_layout(path: str | Path, layout: str, required: dict[str, type], what: str) -> dict:
+    """A results file of one ``layout`` (a merged sweep file, a bound file) with its ``required``
+    entries; a ValueError naming ``what`` for any other file."""
+    data = read_results(path)
+    if data.get("layout") != layout:
+        raise ValueError(f"{path} is not a {what} (layout {data.get('layout')!r}, expected "
+                         f"{layout!r})")
+    check_entries(path, data, required, what)
+    return data

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .registry import Experiment
-from .files import check_entries, read_results, write_results
+from .files import read_layout, write_results
 from .jobs import SEEN_KIND, load_run, make_jobs, unseen_protocols
 
 LAYOUT = "udml-sweep-1"
@@ -22,13 +22,13 @@ HISTORY_FIELDS = ("noisy", "use_uncertainty", "train_acc", "val_acc_clean", "val
                   "loss_total")
 
 
-def _stack(items: list):
+def stack_seeds(items: list):
     """Nested dicts (one per seed) -> one nested dict whose leaves are lists over the seeds,
     None where a seed lacks the entry."""
     if not any(isinstance(i, dict) for i in items):
         return list(items)
     keys = list(dict.fromkeys(k for i in items if isinstance(i, dict) for k in i))
-    return {k: _stack([i.get(k) if isinstance(i, dict) else None for i in items]) for k in keys}
+    return {k: stack_seeds([i.get(k) if isinstance(i, dict) else None for i in items]) for k in keys}
 
 
 def _run_metrics(rec: dict) -> dict:
@@ -126,7 +126,7 @@ def merge_runs(exp: Experiment, dataset: str, out_dir: str | Path = "results",
         per_cell.setdefault((job.variant, job.method), {})[job.seed] = _run_metrics(rec)
     metrics: dict = {}
     for (variant, method), by_seed in per_cell.items():
-        metrics.setdefault(variant, {})[method] = _stack([by_seed[s] for s in exp.seeds])
+        metrics.setdefault(variant, {})[method] = stack_seeds([by_seed[s] for s in exp.seeds])
     config = {"variants": {}, "noise": noise, "data": data}
     for v in exp.variants:
         res = exp.resolve(v, exp.methods[0], exp.seeds[0])
@@ -144,12 +144,7 @@ def merge_runs(exp: Experiment, dataset: str, out_dir: str | Path = "results",
 
 def read_merged(path: str | Path) -> dict:
     """A merged results file written by `merge_runs` (a clear error for any other file)."""
-    data = read_results(path)
-    if data.get("layout") != LAYOUT:
-        raise ValueError(f"{path} is not a merged sweep file (layout {data.get('layout')!r}, "
-                         f"expected {LAYOUT!r})")
-    check_entries(path, data, MERGED_ENTRIES, "merged sweep file")
-    return data
+    return read_layout(path, LAYOUT, MERGED_ENTRIES, "merged sweep file")
 
 
 def protocol_level(label: str | None) -> int | None:
