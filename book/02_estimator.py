@@ -70,7 +70,7 @@ from udml.analysis.comparisons import modalities as lever_modalities
 from udml.config import ModelConfig, TrainConfig
 from udml.corrupt import KINDS, apply_noise, levels_to_strength
 from udml.data import load_dataset
-from udml.training.evaluate import quality_spearman
+from udml.training.evaluate import unreliability_spearman
 from udml.training.level_scores import (collect_scores, decreasing_steps, level_summary, level_sweep,
                                percentile_rank)
 from udml.corrupt.scales import calibration, default_specs
@@ -378,7 +378,7 @@ if profile != "tiny":  # two epochs are too few to ask the estimator to have lea
 # * $\hat s_m$, the UDML estimate (`FusionOutput.s_hat`);
 # * the PE variance: the mean $\sigma_m$ of the same UDML model's embedding
 #   (`FusionOutput.extras["pe_sigma"]`), the very input the estimator reads;
-# * QMF's energy (`FusionOutput.quality` of the QMF model: minus the confidence
+# * QMF's energy (`FusionOutput.unreliability` of the QMF model: minus the confidence
 #   $\operatorname{logsumexp}(\pi_m)/T$).
 #
 # Every level of a sweep reuses one noise seed, so both models see exactly the same corrupted
@@ -394,7 +394,7 @@ for m in splits.modalities:
     sweeps[m] = {"s_hat": u["s_hat"], "pe_sigma": u["pe_sigma"], "qmf": q["quality"]}
     assert torch.equal(u["s_hat"].levels[m], q["quality"].levels[m])
 SCORES = ("s_hat", "pe_sigma", "qmf")
-raw = {m: {k: level_summary(sweeps[m][k].quality[m], sweeps[m][k].levels[m], L)
+raw = {m: {k: level_summary(sweeps[m][k].unreliability[m], sweeps[m][k].levels[m], L)
            for k in SCORES} for m in splits.modalities}
 
 # %% [markdown]
@@ -437,7 +437,7 @@ print({m: round(v, 3) for m, v in clean_bias.items()})
 # what the table scores. Lines are means per level, bands interquartile ranges.
 
 # %%
-ranked = {m: {k: level_summary(percentile_rank(sweeps[m][k].quality[m]),
+ranked = {m: {k: level_summary(percentile_rank(sweeps[m][k].unreliability[m]),
                                 sweeps[m][k].levels[m], L)
               for k in SCORES} for m in splits.modalities}
 fig = plots.plot_scores_by_level(ranked, ylabel="percentile rank of the score")
@@ -464,7 +464,7 @@ for m in splits.modalities:
 # in both modalities at once). The best score of each column is in bold.
 
 # %%
-rho = {("sweep", m): {k: quality_spearman(sweeps[m][k], L)[m] for k in SCORES}
+rho = {("sweep", m): {k: unreliability_spearman(sweeps[m][k], L)[m] for k in SCORES}
        for m in splits.modalities}
 rand_udml = collect_scores(udml_model, data, specs, "random", L,
                            torch.Generator(device=dev).manual_seed(seed), device=dev)
@@ -475,7 +475,7 @@ assert all(torch.equal(rand_udml["s_hat"].levels[m], rand_qmf["quality"].levels[
 rand_preds = {"s_hat": rand_udml["s_hat"], "pe_sigma": rand_udml["pe_sigma"],
               "qmf": rand_qmf["quality"]}
 for m in splits.modalities:
-    rho[("random", m)] = {k: quality_spearman(rand_preds[k], L)[m] for k in SCORES}
+    rho[("random", m)] = {k: unreliability_spearman(rand_preds[k], L)[m] for k in SCORES}
 RANGES = ("overall", "low", "high")
 LABELS = {"s_hat": r"UDML $\hat s$", "pe_sigma": r"PE mean $\sigma$", "qmf": "QMF energy"}
 display(Markdown(plots.spearman_table(rho, LABELS, RANGES)))
@@ -557,7 +557,7 @@ if settings["compare_forms"]:
     for m in mods:
         other = level_sweep(mlp_model, data, specs, m, L, seed=seed, device=dev)["s_hat"]
         form_rho[("sweep", m)] = {"affine": rho[("sweep", m)]["s_hat"],
-                                  "mlp": quality_spearman(other, L)[m]}
+                                  "mlp": unreliability_spearman(other, L)[m]}
     display(Markdown(plots.spearman_table(form_rho, FORMS, RANGES)))
     pairs = [(key, r) for key in form_rho for r in RANGES]
     count = {f: sum(form_rho[key][f][r] > form_rho[key][g][r] for key, r in pairs)
@@ -657,7 +657,7 @@ glue_figure("fig-bound", fig)
 RANGE_LABELS = {k: f"{lo}-{hi}" for k, (lo, hi) in level_ranges(L).items()}
 cal_rows = []
 for m in mods:
-    ours = {k: calibration_summary({lv: sweeps[m][k].quality[m][sweeps[m][k].levels[m] == lv]
+    ours = {k: calibration_summary({lv: sweeps[m][k].unreliability[m][sweeps[m][k].levels[m] == lv]
                                     for lv in range(1, L + 1)}, L)["spearman"] for k in SCORES}
     for rng in RANGE_LABELS:
         b = sum(bound["metrics"][m]["spearman"][rng]) / len(bound["seeds"])

@@ -416,7 +416,7 @@ for method, m_model in models.items():
             rows["weights"].append(pred.weights.mean(0))  # (M,)
             rows["band"].append(pred.weights.quantile(torch.tensor([0.1, 0.9]), dim=0).T)  # (M, 2)
             rows["accuracy"].append(torch.tensor(accuracy(pred.logits, pred.y)))
-            rows["s_hat"].append(torch.stack([pred.quality[n].mean() for n in names]))  # (M,)
+            rows["s_hat"].append(torch.stack([pred.unreliability[n].mean() for n in names]))  # (M,)
             rows["unimodal"].append(torch.tensor([accuracy(pred.unimodal_logits[n], pred.y)
                                                   for n in names]))  # (M,)
         sweeps[method][corrupted] = {k: torch.stack(v) for k, v in rows.items()}
@@ -565,7 +565,7 @@ assert torch.allclose(out.weights, unbiased_weights(
 
 # %% [markdown]
 # `weights` are recomputed above from `s_hat` and the dependency with `unbiased_weights`, the
-# same formula as in the first section. `quality` is each method's own unreliability score (for
+# same formula as in the first section. `unreliability` is each method's own score (for
 # UDML the same $\hat s$), `extras["pe_sigma"]` the PE variance of chapter 2, and
 # `unimodal_logits` the head's output with the other modality dropped, which the auxiliary losses
 # and the dependency use.

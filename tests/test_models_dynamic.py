@@ -5,7 +5,7 @@ from _fakes import Tiny
 from udml.config import ModelConfig
 from udml.data.dataset import Batch
 from udml.models import build_model
-from udml.models.dynamic import DynamicFusion
+from udml.models.dynamic import WeightedFusion
 
 
 def make(method, m=2, **kw):
@@ -27,7 +27,7 @@ def test_output_structure(method, m):
     model = make(method, m)
     x, lv = inputs(m)
     out = model(x, lv)
-    assert isinstance(model, DynamicFusion)
+    assert isinstance(model, WeightedFusion)
     assert out.logits.shape == (6, 4)
     assert sorted(out.unimodal_logits) == [f"m{i}" for i in range(m)]
     if method == "static":

@@ -51,7 +51,7 @@ def test_shapes_and_sum(names):
     for v in out.unimodal_logits.values():
         assert v.shape == (4, 3)
     torch.testing.assert_close(out.logits, sum(out.unimodal_logits.values()))
-    assert out.quality == {} and out.weights is None
+    assert out.unreliability == {} and out.weights is None
 
 
 def test_unimodal_logits_are_each_classifier_on_its_own_features():

@@ -51,7 +51,7 @@ def test_energy_confidence_by_hand():
 
 
 @pytest.mark.parametrize("names", [["b", "a"], ["b", "a", "c"]])
-def test_shapes_weights_quality(names):
+def test_shapes_weights_unreliability(names):
     model = make(names)
     out = model(inputs(names))
     M = len(names)
@@ -60,7 +60,7 @@ def test_shapes_weights_quality(names):
     for i, k in enumerate(sorted(names)):
         c = energy_confidence(out.unimodal_logits[k], 10.0)
         torch.testing.assert_close(out.weights[:, i], c)
-        torch.testing.assert_close(out.quality[k], -c)  # higher = noisier
+        torch.testing.assert_close(out.unreliability[k], -c)  # higher = noisier
     fused = sum(out.weights[:, i:i + 1] * out.unimodal_logits[k]
                 for i, k in enumerate(sorted(names)))
     torch.testing.assert_close(out.logits, fused)

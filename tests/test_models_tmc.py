@@ -161,7 +161,7 @@ def test_shapes_and_sorted_fold(names):
         alpha_k = torch.nn.functional.softplus(pi) + 1
         torch.testing.assert_close(views[:, i], alpha_k)
         torch.testing.assert_close(out.unimodal_logits[k], alpha_k.log())
-        torch.testing.assert_close(out.quality[k], 3 / alpha_k.sum(-1))  # u = C / S
+        torch.testing.assert_close(out.unreliability[k], 3 / alpha_k.sum(-1))  # u = C / S
     expected = views[:, 0]
     for i in range(1, M):  # ((a + b) + c): sorted modality order
         expected = ds_combine(expected, views[:, i])

@@ -120,7 +120,7 @@ def test_output_table_lists_every_field_with_shapes():
     assert "| `logits` | tensor | (4, 3) |" in table
     assert "| `unimodal_logits` | dict of tensors | `a`: (4, 3)<br>`b`: (4, 3) |" in table
     assert "| `dependency` | nothing | None |" in table
-    assert "| `quality` | dict of tensors | {} (empty) |" in table
+    assert "| `unreliability` | dict of tensors | {} (empty) |" in table
     assert "| `weights` | tensor | (4, 2) |" in table
     one_d = FusionOutput(logits=torch.zeros(2, 3), unimodal_logits={},
                          s_hat={"a": torch.zeros(2)})

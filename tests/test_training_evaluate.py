@@ -6,7 +6,8 @@ import torch
 from udml.config import ModelConfig, TrainConfig
 from udml.corrupt import NoiseSpec
 from udml.data import load_dataset
-from udml.training.evaluate import Predictions, evaluate, quality_spearman, standard_protocols
+from udml.training.evaluate import (Predictions, evaluate, standard_protocols,
+                                    unreliability_spearman)
 from udml.training.loop import fit
 
 SPECS = {"fou": NoiseSpec("gaussian", 2.0), "pix": NoiseSpec("gaussian", 4.0)}
@@ -18,11 +19,11 @@ def test_standard_protocols():
                  "random"]
 
 
-def test_quality_spearman_ranges():
+def test_unreliability_spearman_ranges():
     lv = torch.tensor([1, 2, 3, 4, 5] * 4)
     q = torch.where(lv <= 3, lv, 6 - lv).float()   # 1 2 3 2 1: rises on 1..3, falls on 3..5
     pred = Predictions(torch.zeros(20, 2), {}, {"a": q}, None, {"a": lv}, torch.zeros(20))
-    rho = quality_spearman(pred, 5)["a"]
+    rho = unreliability_spearman(pred, 5)["a"]
     assert rho["low"] == pytest.approx(1.0)
     assert rho["high"] == pytest.approx(-1.0)
     assert not math.isnan(rho["overall"])

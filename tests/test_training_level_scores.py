@@ -7,7 +7,7 @@ from udml.config import ModelConfig
 from udml.corrupt import NoiseSpec
 from udml.data.dataset import MultimodalData
 from udml.models.encoders import build_encoders
-from udml.training.evaluate import Predictions, quality_spearman
+from udml.training.evaluate import Predictions, unreliability_spearman
 from udml.training.evaluate import output_scores
 from udml.training.level_scores import (collect_scores, concat_predictions, decreasing_steps,
                                level_summary, level_sweep, percentile_rank)
@@ -33,7 +33,7 @@ def _model(method):
 
 def test_output_scores_picks_what_the_output_carries():
     out = FusionOutput(logits=torch.zeros(2, 3), unimodal_logits={},
-                       quality={"a": torch.tensor([1.0, 2.0])},
+                       unreliability={"a": torch.tensor([1.0, 2.0])},
                        s_hat={"a": torch.tensor([3.0, 4.0])},
                        extras={"pe_sigma": torch.tensor([[0.1, 0.2], [0.3, 0.4]])})
     scores = output_scores(out, ["a", "b"])
@@ -52,9 +52,9 @@ def test_collect_scores_udml_matches_a_direct_forward():
     with torch.no_grad():
         out = model(data.x)
     for i, m in enumerate(model.modalities):
-        assert torch.equal(preds["s_hat"].quality[m], out.s_hat[m])
-        assert torch.equal(preds["quality"].quality[m], out.quality[m])
-        assert torch.allclose(preds["pe_sigma"].quality[m],
+        assert torch.equal(preds["s_hat"].unreliability[m], out.s_hat[m])
+        assert torch.equal(preds["quality"].unreliability[m], out.unreliability[m])
+        assert torch.allclose(preds["pe_sigma"].unreliability[m],
                               torch.exp(0.5 * out.logvar[m]).mean(1))
         assert preds["s_hat"].levels[m].tolist() == [1] * len(data)
     assert torch.equal(preds["s_hat"].logits, out.logits)
@@ -89,13 +89,13 @@ def test_level_sweep_pools_every_level_of_one_modality_and_is_seeded():
     assert pred.levels["a"].tolist() == [1] * 20   # the other modality stays clean
     assert pred.y.tolist() == data.y.tolist() * L
     again = level_sweep(model, data, SPECS, "b", L, seed=3)
-    assert torch.equal(again["s_hat"].quality["b"], pred.quality["b"])
+    assert torch.equal(again["s_hat"].unreliability["b"], pred.unreliability["b"])
     # level 1 is clean: its scores equal those of the clean protocol
     clean = collect_scores(model, data, SPECS, "clean", L, torch.Generator())
-    assert torch.equal(pred.quality["b"][:5], clean["s_hat"].quality["b"])
+    assert torch.equal(pred.unreliability["b"][:5], clean["s_hat"].unreliability["b"])
     # noise on b changes b's score, not a's (the estimator of a reads a only)
-    assert not torch.equal(pred.quality["b"][15:], pred.quality["b"][:5])
-    assert torch.equal(pred.quality["a"][15:], pred.quality["a"][:5])
+    assert not torch.equal(pred.unreliability["b"][15:], pred.unreliability["b"][:5])
+    assert torch.equal(pred.unreliability["a"][15:], pred.unreliability["a"][:5])
     with pytest.raises(ValueError, match="unknown modality"):
         level_sweep(model, data, SPECS, "c", L)
 
@@ -106,7 +106,7 @@ def test_concat_predictions_and_its_errors():
     q = Predictions(torch.ones(1, 3), {"a": torch.ones(1, 3)}, {"a": torch.tensor([5.])},
                     None, {"a": torch.tensor([3])}, torch.tensor([2]))
     both = concat_predictions([p, q])
-    assert both.quality["a"].tolist() == [1.0, 2.0, 5.0]
+    assert both.unreliability["a"].tolist() == [1.0, 2.0, 5.0]
     assert both.levels["a"].tolist() == [1, 2, 3]
     assert both.weights is None and both.logits.shape == (3, 3)
     with pytest.raises(ValueError, match="empty"):
@@ -115,7 +115,8 @@ def test_concat_predictions_and_its_errors():
                     None, {"b": torch.tensor([3])}, torch.tensor([2]))
     with pytest.raises(ValueError, match="modalities"):
         concat_predictions([p, r])
-    w = Predictions(q.logits, q.unimodal_logits, q.quality, torch.ones(1, 1), q.levels, q.y)
+    w = Predictions(q.logits, q.unimodal_logits, q.unreliability, torch.ones(1, 1), q.levels,
+                    q.y)
     with pytest.raises(ValueError, match="weights"):
         concat_predictions([p, w])
 
@@ -153,8 +154,8 @@ def test_decreasing_steps_counts_drops():
         decreasing_steps(torch.tensor([1.0, float("nan")]))
 
 
-def test_sweep_feeds_quality_spearman():
+def test_sweep_feeds_unreliability_spearman():
     model, data = _model("udml"), _data(5)
-    rho = quality_spearman(level_sweep(model, data, SPECS, "a", L)["s_hat"], L)
+    rho = unreliability_spearman(level_sweep(model, data, SPECS, "a", L)["s_hat"], L)
     assert set(rho) == {"a", "b"} and set(rho["a"]) == {"overall", "low", "high"}
     assert math.isnan(rho["b"]["overall"])  # b is clean throughout: its level is constant

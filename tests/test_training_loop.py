@@ -44,13 +44,13 @@ def test_same_seed_same_metrics(mfeat):
 
 
 def test_non_finite_loss_stops_training(mfeat, monkeypatch):
-    from udml.models.dynamic import DynamicFusion
-    real = DynamicFusion.loss
+    from udml.models.dynamic import WeightedFusion
+    real = WeightedFusion.loss
 
     def nan_loss(self, out, batch, epoch):
         total, parts = real(self, out, batch, epoch)
         return total * float("nan"), parts
-    monkeypatch.setattr(DynamicFusion, "loss", nan_loss)
+    monkeypatch.setattr(WeightedFusion, "loss", nan_loss)
     with pytest.raises(FloatingPointError, match="non-finite loss .* epoch 0, step 0"):
         fit(mfeat, *quick("static", epochs=1), specs=SPECS)
 

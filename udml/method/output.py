@@ -12,7 +12,7 @@ class FusionOutput:
 
     logits:          (B, C) fused logits pi
     unimodal_logits: name -> (B, C) logits pi_m with the other modalities dropped
-    quality:         name -> (B,) the method's own unreliability score for each modality, higher
+    unreliability:   name -> (B,) the method's own unreliability score for each modality, higher
                      meaning noisier (UDML: s_hat, PE: mean sigma, QMF: energy, TMC: Dirichlet u);
                      empty for methods that have none (static, late)
     weights:         (B, M) fusion weights w_m in sorted modality order, or None
@@ -24,7 +24,7 @@ class FusionOutput:
 
     logits: Tensor
     unimodal_logits: dict[str, Tensor]
-    quality: dict[str, Tensor] = field(default_factory=dict)
+    unreliability: dict[str, Tensor] = field(default_factory=dict)
     weights: Tensor | None = None
     dependency: Tensor | None = None
     s_hat: dict[str, Tensor] = field(default_factory=dict)

@@ -30,6 +30,15 @@ def reparameterise(mu: Tensor, logvar: Tensor, training: bool) -> Tensor:
     return mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
 
 
+def mean_sigma(logvar: Tensor) -> Tensor:
+    """The PE score: sigma = exp(logvar / 2) averaged over the latent axis, (B, K) -> (B,).
+
+    The probabilistic embedding's own uncertainty (higher = noisier): the s_m of PE-dynamic
+    fusion, and the ``pe_sigma`` score every UDML-family model reports next to s_hat.
+    """
+    return torch.exp(0.5 * logvar).mean(1)
+
+
 def kl_to_level_prior(mu: Tensor, logvar: Tensor, level: Tensor) -> Tensor:
     """KL(N(mu, sigma^2) || N(0, l I)) per sample, the prior variance being the sample's level l.
 

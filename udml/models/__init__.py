@@ -5,13 +5,13 @@ from torch import nn
 
 from ..config import ModelConfig
 from .base import MultimodalModel
-from .dynamic import WEIGHTINGS, DynamicFusion
+from .dynamic import WEIGHTINGS, WeightedFusion
 from .late import LateFusion
 from .qmf import QMF
 from .tmc import TMC
 
 MODEL_CLASSES: dict[str, type[MultimodalModel]] = {
-    **{m: DynamicFusion for m in WEIGHTINGS}, "late": LateFusion, "qmf": QMF, "tmc": TMC}
+    **{m: WeightedFusion for m in WEIGHTINGS}, "late": LateFusion, "qmf": QMF, "tmc": TMC}
 
 
 def build_model(encoders: dict[str, nn.Module], num_classes: int, config: ModelConfig) -> MultimodalModel:
@@ -21,5 +21,5 @@ def build_model(encoders: dict[str, nn.Module], num_classes: int, config: ModelC
     return MODEL_CLASSES[config.method](encoders, num_classes, config)
 
 
-__all__ = ["build_model", "MODEL_CLASSES", "MultimodalModel", "DynamicFusion", "LateFusion",
+__all__ = ["build_model", "MODEL_CLASSES", "MultimodalModel", "WeightedFusion", "LateFusion",
            "QMF", "TMC"]

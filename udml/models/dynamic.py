@@ -23,7 +23,7 @@ from ..method.estimator import NoiseAwareEstimator
 from ..method.heads import build_head, head_on_masks
 from ..method.losses import udml_loss
 from ..method.output import FusionOutput
-from ..method.probabilistic import ProbabilisticHead, reparameterise
+from ..method.probabilistic import ProbabilisticHead, mean_sigma, reparameterise
 from ..method.weights import rescale, unbiased_weights
 from .base import MultimodalModel
 
@@ -32,11 +32,14 @@ WEIGHTINGS = ("static", "pe", "naive", "udml", "oracle")
 SOURCES = {"static": None, "pe": "pe", "naive": "estimator", "udml": "estimator", "oracle": "oracle"}
 
 
-class DynamicFusion(MultimodalModel):
+class WeightedFusion(MultimodalModel):
+    """Concatenation fusion with per-modality weights: static (no weights), PE-dynamic, naive
+    dynamic, UDML and the oracle, which differ only in where s_m and D_m come from."""
+
     def __init__(self, encoders: dict[str, nn.Module], num_classes: int, config: ModelConfig):
         super().__init__(encoders, num_classes, config)
         if config.method not in WEIGHTINGS:
-            raise ValueError(f"DynamicFusion implements {WEIGHTINGS}, not {config.method!r}")
+            raise ValueError(f"WeightedFusion implements {WEIGHTINGS}, not {config.method!r}")
         self.method = config.method
         k, m = config.latent_dim, self.num_modalities
         self.prob_heads = nn.ModuleDict(
@@ -56,15 +59,15 @@ class DynamicFusion(MultimodalModel):
         self.dependency = DependencyTracker(m, config.dependency, config.dependency_momentum)
         self.track_dependency = self.uses_dependency or config.track_dependency
 
-    def _uncertainty(self, s_hat: dict[str, Tensor], logvar: dict[str, Tensor],
+    def _uncertainty(self, s_hat: dict[str, Tensor], pe_sigma: Tensor,
                      levels: dict[str, Tensor] | None, b: int, ref: Tensor) -> Tensor | None:
-        """s (B, M) used in the weights, or None for static fusion."""
+        """s (B, M) used in the weights, or None for static fusion; pe_sigma is (B, M)."""
         if self.source is None:
             return None
         if not self.use_uncertainty:
             return torch.ones(b, self.num_modalities, dtype=ref.dtype, device=ref.device)
         if self.source == "pe":
-            return torch.stack([torch.exp(0.5 * logvar[n]).mean(1) for n in self.modalities], 1)
+            return pe_sigma
         if self.source == "oracle":
             if levels is None:
                 raise ValueError("the oracle needs the true noise levels: pass levels=")
@@ -82,7 +85,8 @@ class DynamicFusion(MultimodalModel):
         b = z.shape[0]
         if self.training and self.track_dependency:
             self.dependency.update(self.head, z)
-        s = self._uncertainty(s_hat, logvar, levels, b, z)
+        pe_sigma = torch.stack([mean_sigma(logvar[n]) for n in self.modalities], 1)  # (B, M)
+        s = self._uncertainty(s_hat, pe_sigma, levels, b, z)
         if s is None:
             weights, fused = None, z
         else:
@@ -95,11 +99,10 @@ class DynamicFusion(MultimodalModel):
         eye = torch.eye(self.num_modalities, device=z.device)
         uni = head_on_masks(self.head, z, eye)                               # (M, B, C)
         unimodal = {n: uni[i] for i, n in enumerate(self.modalities)}
-        pe_sigma = torch.stack([torch.exp(0.5 * logvar[n]).mean(1) for n in self.modalities], 1)
-        quality = (s_hat if s_hat else
-                   {n: pe_sigma[:, i] for i, n in enumerate(self.modalities)})
+        unreliability = (s_hat if s_hat else
+                         {n: pe_sigma[:, i] for i, n in enumerate(self.modalities)})
         return FusionOutput(
-            logits=logits, unimodal_logits=unimodal, quality=quality, weights=weights,
+            logits=logits, unimodal_logits=unimodal, unreliability=unreliability, weights=weights,
             dependency=self.dependency.value.clone(), s_hat=s_hat, mu=mu, logvar=logvar,
             extras={"pe_sigma": pe_sigma})
 

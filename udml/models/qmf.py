@@ -70,7 +70,7 @@ def rank_loss(confidence: Tensor, pairs: Tensor, target: Tensor) -> Tensor:
 class QMF(MultimodalModel):
     """Late fusion weighted by detached energy confidences, with a loss-history ranking term.
 
-    Output: weights (B, M) = c_m (detached), quality[name] = -c_m (higher = noisier),
+    Output: weights (B, M) = c_m (detached), unreliability[name] = -c_m (higher = noisier),
     extras["confidence"] (B, M) = c_m with its gradient (what the ranking term trains).
     ``parts`` holds the unweighted terms: total = ce + gamma * unimodal + qmf_rank_weight * rank.
     """
@@ -97,9 +97,9 @@ class QMF(MultimodalModel):
         c = energy_confidence(logits_m, self.config.qmf_temperature)  # (B, M)
         w = c.detach()  # (B, M)
         logits = (w.unsqueeze(-1) * logits_m).sum(dim=1)  # (B, C)
-        quality = {k: -w[:, i] for i, k in enumerate(self.modalities)}  # name -> (B,)
-        return FusionOutput(logits=logits, unimodal_logits=pi_m, quality=quality, weights=w,
-                            extras={"confidence": c})
+        unreliability = {k: -w[:, i] for i, k in enumerate(self.modalities)}  # name -> (B,)
+        return FusionOutput(logits=logits, unimodal_logits=pi_m, unreliability=unreliability,
+                            weights=w, extras={"confidence": c})
 
     def _grow_history(self, size: int) -> None:
         n, m = self.history.shape

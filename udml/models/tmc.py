@@ -10,7 +10,7 @@ Outputs: logits = log alpha of the combination, unimodal_logits[name] = log alph
 monotone, so the argmax (the evaluator's prediction and accuracy) is the class with the largest
 alpha, i.e. the largest belief; and softmax(log alpha) = alpha / S is the Dirichlet's expected
 class probability, so probability-based metrics read the Dirichlet mean.
-quality[name] = u_m (higher = noisier); weights = None (there are no per-modality weights).
+unreliability[name] = u_m (higher = noisier); weights = None (there are no per-modality weights).
 
 Loss, for every opinion (each modality and the combination), averaged over the batch:
     sum_j y_j (digamma(S) - digamma(alpha_j)) + lambda_t KL(Dir(alpha_tilde) || Dir(1)),
@@ -51,11 +51,11 @@ class TMC(MultimodalModel):
         # float32 keeps digamma/lgamma accurate under mixed precision
         alpha_m = {k: F.softplus(pi_m[k].float()) + 1 for k in self.modalities}  # name -> (B, C)
         alpha = ds_combine_all([alpha_m[k] for k in self.modalities])  # (B, C)
-        quality = {k: opinion(alpha_m[k])[1].detach() for k in self.modalities}  # name -> (B,)
+        unreliability = {k: opinion(alpha_m[k])[1].detach() for k in self.modalities}  # name -> (B,)
         views = torch.stack([alpha_m[k] for k in self.modalities], dim=1)  # (B, M, C)
         return FusionOutput(logits=alpha.log(),
                             unimodal_logits={k: alpha_m[k].log() for k in self.modalities},
-                            quality=quality,
+                            unreliability=unreliability,
                             extras={"alpha": alpha, "alpha_views": views})
 
     def loss(self, out: FusionOutput, batch: Batch, epoch: int) -> tuple[Tensor, dict[str, float]]:

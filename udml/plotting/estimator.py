@@ -298,8 +298,8 @@ def spearman_table(rho: dict, labels: dict[str, str],
     """A markdown table of Spearman's rho, the best score of each group in bold.
 
     rho:    (protocol, modality) -> score key -> range -> rho, e.g. from
-            `udml.training.evaluate.quality_spearman`; labels: score key -> row label (sets the
-            row order)
+            `udml.training.evaluate.unreliability_spearman`; labels: score key -> row label (sets
+            the row order)
     One row per (protocol, modality, score), one column per range. NaN prints as "n/a" and is
     never bold.
     """

@@ -1,5 +1,6 @@
 """Evaluation under the noise protocols: accuracy per protocol and level, unimodal accuracies,
-the quality estimate's Spearman correlation with the true level, dependencies and mean weights.
+the Spearman correlation of each unreliability score with the true level, dependencies and
+mean weights.
 """
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ class Predictions:
 
     logits: Tensor                       # (N, C)
     unimodal_logits: dict[str, Tensor]   # name -> (N, C)
-    quality: dict[str, Tensor]           # name -> (N,)
+    unreliability: dict[str, Tensor]     # name -> (N,) the method's own score
     weights: Tensor | None               # (N, M)
     levels: dict[str, Tensor]            # name -> (N,) true injected levels
     y: Tensor                            # (N,)
@@ -36,7 +37,7 @@ def output_scores(out: FusionOutput, modalities: list[str]) -> dict[str, dict[st
 
         s_hat     the noise-aware estimator's prediction of the level (UDML family)
         pe_sigma  the mean sigma of the probabilistic embedding (extras["pe_sigma"], (B, M))
-        quality   the method's own score (FusionOutput.quality)
+        quality   the method's own score (FusionOutput.unreliability, kept under this key)
 
     Absent scores are left out.  ``modalities`` gives the column order of ``pe_sigma``.
     """
@@ -49,8 +50,8 @@ def output_scores(out: FusionOutput, modalities: list[str]) -> dict[str, dict[st
             raise ValueError(f"extras['pe_sigma'] must be (B, {len(modalities)}), "
                              f"got shape {tuple(pe.shape)}")
         scores["pe_sigma"] = {m: pe[:, i] for i, m in enumerate(modalities)}
-    if out.quality:
-        scores["quality"] = dict(out.quality)
+    if out.unreliability:
+        scores["quality"] = dict(out.unreliability)
     return scores
 
 
@@ -92,21 +93,22 @@ def predict(model: MultimodalModel, data: MultimodalData, specs: dict[str, Noise
     return Predictions(
         logits=torch.cat(parts["logits"]),
         unimodal_logits={k: torch.cat(v) for k, v in uni.items()},
-        quality=scores_cat.get("quality", {}),
+        unreliability=scores_cat.get("quality", {}),
         weights=torch.cat(parts["weights"]) if parts["weights"] else None,
         levels={k: torch.cat(v) for k, v in lev.items()},
         y=torch.cat(parts["y"]), scores=scores_cat)
 
 
-def quality_spearman(pred: Predictions, num_levels: int) -> dict[str, dict[str, float]]:
-    """Spearman of each modality's quality score with its true level: overall, low and high levels.
+def unreliability_spearman(pred: Predictions, num_levels: int) -> dict[str, dict[str, float]]:
+    """Spearman of each modality's unreliability score with its true level: overall, low and high
+    levels.
 
     low = levels 1..ceil(L/2), high = levels ceil(L/2)..L (they share the middle level), so that
     each range asks whether the score still orders slight noise and heavy noise correctly.
     """
     mid = (num_levels + 1) // 2
     out = {}
-    for k, q in pred.quality.items():
+    for k, q in pred.unreliability.items():
         lv = pred.levels[k]
         low, high = lv <= mid, lv >= mid
         out[k] = {"overall": spearman(q, lv), "low": spearman(q[low], lv[low]),
@@ -127,7 +129,7 @@ def evaluate(model: MultimodalModel, data: MultimodalData, specs: dict[str, Nois
              num_levels: int, protocols: list[str] | None = None, seed: int = 0,
              batch_size: int = 512, device: torch.device | str = "cpu") -> dict:
     """Metrics per protocol (accuracy, unimodal accuracies, mean weights, mean of each
-    unreliability score per modality), Spearman of the quality score under the random protocol,
+    unreliability score per modality), Spearman of `unreliability` under the random protocol,
     the scores' calibration where every level of a modality was evaluated (clean and
     ``one:m@l`` for l = 2..L: `udml.training.metrics.calibration_summary`), and the model's
     dependency statistic.
@@ -155,7 +157,7 @@ def evaluate(model: MultimodalModel, data: MultimodalData, specs: dict[str, Nois
                                     for name, per_mod in pred.scores.items()}
         report["protocols"][label] = entry
         if label.startswith("random"):
-            report["spearman"] = quality_spearman(pred, num_levels)
+            report["spearman"] = unreliability_spearman(pred, num_levels)
         proto = protocol_from_string(label) if isinstance(label, str) else label
         for name, per_mod in pred.scores.items():
             for k, v in per_mod.items():

@@ -5,13 +5,14 @@ level l of a modality (higher = noisier):
 
     s_hat     the noise-aware estimator's prediction of l   (FusionOutput.s_hat, UDML family)
     pe_sigma  the mean sigma of the probabilistic embedding (FusionOutput.extras["pe_sigma"])
-    quality   the method's own score (FusionOutput.quality; QMF: minus its energy confidence)
+    quality   the method's own score (FusionOutput.unreliability, kept under this key; QMF: minus
+              its energy confidence)
 
 `collect_scores` runs a model over a split under a noise protocol and returns one `Predictions`
-per score whose ``quality`` field holds that score, so that
-`udml.training.evaluate.quality_spearman` applies unchanged. `level_sweep` corrupts one modality at
-every level 1..L in turn (the others clean), and `level_summary` / `decreasing_steps` describe a
-score level by level.
+per score whose ``unreliability`` field holds that score, so that
+`udml.training.evaluate.unreliability_spearman` applies unchanged. `level_sweep` corrupts one
+modality at every level 1..L in turn (the others clean), and `level_summary` /
+`decreasing_steps` describe a score level by level.
 """
 from __future__ import annotations
 
@@ -35,12 +36,13 @@ def collect_scores(model: MultimodalModel, data: MultimodalData, specs: dict[str
     """Score name -> `Predictions` over ``data`` corrupted by ``protocol`` (object or string).
 
     One pass of `udml.training.evaluate.predict`; every returned `Predictions` shares logits,
-    weights, levels and labels, and its ``quality`` holds that score.
+    weights, levels and labels, and its ``unreliability`` holds that score.
     """
     pred = predict(model, data, specs, protocol, num_levels, generator, batch_size, device)
     if not pred.scores:
         raise ValueError(f"model {type(model).__name__} produces none of the scores {SCORE_NAMES}")
-    return {name: replace(pred, quality=per_mod, scores={}) for name, per_mod in pred.scores.items()}
+    return {name: replace(pred, unreliability=per_mod, scores={})
+            for name, per_mod in pred.scores.items()}
 
 
 def concat_predictions(parts: list[Predictions]) -> Predictions:
@@ -59,7 +61,7 @@ def concat_predictions(parts: list[Predictions]) -> Predictions:
 
     return Predictions(
         logits=torch.cat([p.logits for p in parts]), unimodal_logits=cat_dict("unimodal_logits"),
-        quality=cat_dict("quality"),
+        unreliability=cat_dict("unreliability"),
         weights=torch.cat([p.weights for p in parts]) if has_weights.pop() else None,
         levels=cat_dict("levels"), y=torch.cat([p.y for p in parts]))
 
