@@ -56,11 +56,24 @@ def std(values) -> float:
     return math.sqrt(sum((x - m) ** 2 for x in v) / (len(v) - 1))
 
 
+def _t_half_width(sd: float, n: int, confidence: float) -> float:
+    """Half the width of the t interval of a mean of n values with sample std ``sd``:
+    t_{n-1, (1+confidence)/2} * sd / sqrt(n), the quantile from scipy's t distribution.
+
+    The interval is mean -/+ this, symmetric by construction, and a sample with no spread gets
+    the point interval (mean, mean). scipy's own intervals do neither: ``t.interval`` (and
+    ``ttest_rel(...).confidence_interval()``) take the lower quantile at (1 - confidence) / 2,
+    0.025000000000000022 for 95 %, so the two ends differ in the last bits; ``t.interval`` returns
+    NaN for a zero scale, and the t tests warn about precision loss when the differences are
+    nearly equal (one test sample apart on every seed)."""
+    return _st.t.ppf(0.5 + confidence / 2, n - 1) * sd / math.sqrt(n)
+
+
 def mean_ci(values, confidence: float = 0.95) -> tuple[float, float]:
     """Confidence interval of the mean: mean -/+ t_{n-1, (1+confidence)/2} * std / sqrt(n)."""
     _check_confidence(confidence)
     v = _values(values, min_n=2)
-    m, half = mean(v), _st.t.ppf(0.5 + confidence / 2, len(v) - 1) * std(v) / math.sqrt(len(v))
+    m, half = mean(v), _t_half_width(std(v), len(v), confidence)
     return m - half, m + half
 
 
@@ -151,7 +164,7 @@ def paired(a, b, confidence: float = 0.95, test: str = "t") -> PairedComparison:
     if len(d) < 2:
         raise ValueError(f"a paired comparison needs at least 2 seeds, got {len(d)}")
     m, sd = mean(d), std(d)
-    half = _st.t.ppf(0.5 + confidence / 2, len(d) - 1) * sd / math.sqrt(len(d))
+    half = _t_half_width(sd, len(d), confidence)
     stat, p = _p_value(d, test, m, sd)
     return PairedComparison(len(d), m, sd, m - half, m + half, test, stat, p)
 
