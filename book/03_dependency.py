@@ -68,7 +68,7 @@ from IPython.display import Markdown, display
 import udml
 from udml.config import ModelConfig, TrainConfig
 from udml.data import load_dataset
-from udml.method.dependency import dropout_dependency, reference_dependency
+from udml.method.dependency import dropout_dependency, normalised_dependency, reference_dependency
 from udml.training.evaluate import evaluate, predict
 from udml.method.heads import ConcatHead
 from udml.corrupt.scales import default_specs
@@ -129,7 +129,7 @@ d_a_by_hand = (abs(1 * 1 - 1 * 2) + abs(0 * 1 + 2 * 2)      # sample 1: |-1| + |
                ) / 2
 d = dropout_dependency(head, z)  # (M,)
 torch.testing.assert_close(d, torch.tensor([d_a_by_hand, 0.0]))
-alpha = 2 * d / d.sum()
+alpha = normalised_dependency(d)  # M d_m / sum_k d_k, M = 2
 print(f"d = {d.tolist()}, alpha = {alpha.tolist()}")
 glue("toy_d_a", float(d[0]))
 _ = glue("toy_alpha_a", float(alpha[0]))
@@ -164,10 +164,10 @@ D_a_by_hand = (abs(1 * 1 - 1 * 2 + 0.5) + abs(0 * 1 + 2 * 2 - 0.5)      # sample
 D = reference_dependency(head, z)  # (M,)
 torch.testing.assert_close(D, torch.tensor([D_a_by_hand, b_sum]))
 print(f"paper d = {d.tolist()}, reference D = {D.tolist()}, "
-      f"normalised: {(2 * d / d.sum()).tolist()} vs {(2 * D / D.sum()).tolist()}")
+      f"normalised: {normalised_dependency(d).tolist()} vs {normalised_dependency(D).tolist()}")
 glue("toy_D_a", float(D[0]))
 glue("toy_D_b", float(D[1]))
-_ = glue("toy_alphaD_b", float(2 * D[1] / D.sum()))
+_ = glue("toy_alphaD_b", float(normalised_dependency(D)[1]))
 
 # %% [markdown]
 # The reference measure gives the ignored modality $D_b =$ {glue:text}`toy_D_b:.1f`, and after
@@ -383,7 +383,7 @@ for name in data:
     d_test = dropout_dependency(model.head, z_test).cpu()           # (M,)
     D_test = reference_dependency(model.head, z_test).cpu()         # (M,)
     assert (d_test >= 0).all() and (D_test >= 0).all()
-    a_d, a_D = 2 * d_test / d_test.sum(), 2 * D_test / D_test.sum()
+    a_d, a_D = normalised_dependency(d_test), normalised_dependency(D_test)
     running = model.state_dict()["dependency.value"].cpu()  # (M,) saved with the weights
     for i, m in enumerate(model.modalities):
         lines.append(f"| {name} | {labels.get(m, m)} | {running[i]:.2f} | {d_test[i]:.2f} "

@@ -1,7 +1,9 @@
+import numpy as np
 import pytest
 import torch
 
-from udml.method.dependency import DependencyTracker, dropout_dependency, reference_dependency
+from udml.method.dependency import (DependencyTracker, dropout_dependency, normalised_dependency,
+                                    reference_dependency)
 from udml.method.heads import ConcatHead
 
 
@@ -43,6 +45,16 @@ def test_tracker_ema_and_normalisation():
     torch.testing.assert_close(tr.normalised(), torch.tensor([2.0, 0.0]))
     assert (tr.for_weights() > 0).all()
     assert int(tr.updates) == 2
+
+
+def test_normalised_dependency_sums_to_m_per_column_on_tensors_and_arrays():
+    d = np.array([[1.0, 0.0, 2.0], [3.0, 0.0, 2.0], [0.0, 0.0, 2.0]])  # (M, E) = (3, 3)
+    alpha = normalised_dependency(d)
+    np.testing.assert_allclose(alpha[:, 0], [0.75, 2.25, 0.0])
+    np.testing.assert_array_equal(alpha[:, 1:], np.ones((3, 2)))  # a zero column, an even one
+    assert np.array_equal(normalised_dependency(torch.from_numpy(d)).numpy(), alpha)
+    one = normalised_dependency(torch.tensor([7.5, 0.0]))          # (M,): the tracker's value
+    assert one.tolist() == [2.0, 0.0] and one.dtype == torch.float32
 
 
 def test_tracker_state_roundtrip():

@@ -19,12 +19,14 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 from scipy.stats import binomtest
 
 from .comparisons import (DEFAULT_VARIANT, compare, has_method, modalities, paired_groups,
                           series, summary)
 from .stats import holm
 from ..experiments.jobs import SEEN_KIND
+from ..method.dependency import normalised_dependency
 
 VERDICTS = ("holds", "partly holds", "does not hold", "not measured")
 RANGES = ("overall", "low", "high")
@@ -118,12 +120,6 @@ def easy_modality(merged: dict, variant: str = DEFAULT_VARIANT, method: str = "s
             "reference_method": ref}
 
 
-def _alpha(d: list[float]) -> list[float]:
-    """alpha_m = M d_m / sum_k d_k."""
-    total = sum(d)
-    return [len(d) * x / total if total > 0 else 1.0 for x in d]
-
-
 def dependency_history(merged: dict, method: str, variant: str = DEFAULT_VARIANT) -> dict:
     """Per-epoch alpha per modality: {"epochs": [1..E], "seeds": [...], "alpha": {m: [[per
     epoch] per seed]}, "first_noisy": first epoch (1-based) on noisy data, or None}."""
@@ -137,9 +133,9 @@ def dependency_history(merged: dict, method: str, variant: str = DEFAULT_VARIANT
         if any(p is None for p in per):
             continue
         seeds.append(seed)
-        rows = [_alpha([p[e] for p in per]) for e in range(len(per[0]))]  # (E, M)
+        normalised = normalised_dependency(np.array(per, dtype=float))  # (M, E)
         for j, m in enumerate(mods):
-            alpha[m].append([r[j] for r in rows])
+            alpha[m].append(normalised[j].tolist())
     noisy = next((n for n in hist["noisy"] if n is not None), [])
     first = next((e + 1 for e, flag in enumerate(noisy) if flag), None)
     if not seeds:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Callable
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
@@ -39,11 +40,25 @@ def reference_dependency(head: Callable[[Tensor], Tensor], z: Tensor) -> Tensor:
 DEPENDENCY_FORMS = {"paper": dropout_dependency, "reference": reference_dependency}
 
 
+def normalised_dependency(d: Tensor | np.ndarray) -> Tensor | np.ndarray:
+    """alpha_m = M d_m / sum_k d_k along the first axis: (M, ...) -> (M, ...), summing to M.
+
+    The dependency as the fusion weights, the figures and the claims read it (only the ratios of
+    d matter; 1 is no preference).  Where the d sum to 0 (a head that ignores every modality),
+    every alpha_m is 1.  ``d`` (>= 0) is a tensor (the running value) or a NumPy array (values
+    read back from histories and results files); each is summed by its own library, so a result
+    does not depend on which of the two the caller holds.
+    """
+    total = d.sum(0)[None]                                             # (1, ...)
+    none = total <= 0                                                  # (1, ...) bool
+    return d.shape[0] * d / (total + none) + none                      # (M, ...)
+
+
 class DependencyTracker(nn.Module):
     """Running D_m (M,), an EMA over training batches; starts at 1 (no preference) until updated.
 
-    ``normalised`` gives alpha_m = M d_m / sum_k d_k.  The fusion weights only depend on the
-    ratios of D_m, so either can be used for them.
+    ``normalised`` gives alpha_m = M d_m / sum_k d_k (`normalised_dependency`).  The fusion
+    weights only depend on the ratios of D_m, so either can be used for them.
     """
 
     def __init__(self, num_modalities: int, form: str = "paper", momentum: float = 0.1):
@@ -72,7 +87,7 @@ class DependencyTracker(nn.Module):
 
     def normalised(self) -> Tensor:
         """alpha_m = M d_m / sum_k d_k.  (M,)"""
-        return self.value.numel() * self.value / self.value.sum().clamp_min(1e-12)
+        return normalised_dependency(self.value)
 
     def for_weights(self, eps: float = 1e-6) -> Tensor:
         """D_m as the weights use it: the normalised value, floored so that u_m stays finite."""

@@ -11,6 +11,12 @@ import torch
 from torch import Tensor, nn
 
 
+def level_from_output(g: Tensor) -> Tensor:
+    """The estimator's output form: raw output g (B, 1) -> s = exp(0.5 g) (B,), the predicted
+    level; g is clamped at 20 so that s stays finite.  The bound's regressor shares it."""
+    return torch.exp(0.5 * g.squeeze(1).clamp(max=20.0))
+
+
 class NoiseAwareEstimator(nn.Module):
     """(B, K) logvar -> (B,) s_hat, the predicted noise level (1 = clean)."""
 
@@ -32,4 +38,4 @@ class NoiseAwareEstimator(nn.Module):
     def forward(self, logvar: Tensor) -> Tensor:
         log_sigma = 0.5 * logvar.detach()                    # stop-gradient: (B, K)
         x = log_sigma if self.reads == "log_sigma" else torch.exp(log_sigma)
-        return torch.exp(0.5 * self.g(x).squeeze(1).clamp(max=20.0))  # (B,)
+        return level_from_output(self.g(x))                  # (B,)

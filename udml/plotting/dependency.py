@@ -10,6 +10,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
+from ..method.dependency import normalised_dependency
 from .style import METHOD_LABELS, apply_style, method_color, modality_color
 
 
@@ -37,7 +38,8 @@ def dependency_curves(history: list[dict]) -> tuple[np.ndarray, dict[str, np.nda
 
 
 def normalised_curves(values: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """alpha_m = M d_m / sum_k d_k at every epoch (the chapter's normalised dependency).
+    """alpha_m = M d_m / sum_k d_k at every epoch (the chapter's normalised dependency,
+    `udml.method.dependency.normalised_dependency`).
 
     values: {name: (E,)} non-negative, as from `dependency_curves`.
     """
@@ -47,10 +49,9 @@ def normalised_curves(values: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     d = np.stack([np.asarray(values[n], dtype=float) for n in names])  # (M, E)
     if (d < 0).any() or not np.isfinite(d).all():
         raise ValueError("dependency values must be finite and >= 0")
-    total = d.sum(0, keepdims=True)                                     # (1, E)
-    if (total <= 0).any():
+    if (d.sum(0) <= 0).any():
         raise ValueError("the dependencies of some epoch sum to 0: alpha is undefined there")
-    alpha = len(names) * d / total                                      # (M, E)
+    alpha = normalised_dependency(d)                                    # (M, E)
     return {n: alpha[i] for i, n in enumerate(names)}
 
 

@@ -20,6 +20,7 @@ from tqdm.auto import tqdm
 from ..config import ModelConfig, TrainConfig
 from ..corrupt import NoiseSpec, apply_noise, corrupt_batch, one_modality, random_per_sample
 from ..data.dataset import Batch, MultimodalData, MultimodalSplits
+from ..method.estimator import level_from_output
 from ..method.losses import estimator_mse
 from ..models.encoders import build_encoders
 from ..seed import seed_everything
@@ -36,8 +37,7 @@ class LevelRegressor(nn.Module):
         self.g = nn.Linear(encoder.out_dim, 1)
 
     def forward(self, x: Tensor) -> Tensor:
-        # the estimator's output form: s = exp(0.5 g), with its clamp
-        return torch.exp(0.5 * self.g(self.encoder(x)).squeeze(1).clamp(max=20.0))
+        return level_from_output(self.g(self.encoder(x)))  # (B,), the estimator's output form
 
 
 def fit_level_regressor(splits: MultimodalSplits, modality: str, specs: dict[str, NoiseSpec],
