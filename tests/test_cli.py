@@ -17,9 +17,12 @@ def test_train_writes_a_complete_results_file_and_checkpoint(tmp_path, capsys):
     record = json.loads(out.read_text())
     assert record["format"] == "udml-results" and record["seed"] == 1
     assert record["config"]["model"]["gamma"] == 0.5 and record["config"]["train"]["epochs"] == 2
-    assert set(record["config"]["noise"]) == {"m0", "m1"}
+    assert list(record["config"]["noise"]) == ["gaussian"]  # per kind, as in a sweep's run file
+    assert set(record["config"]["noise"]["gaussian"]) == {"m0", "m1"}
     assert {"torch", "udml", "device"} <= set(record["environment"])
-    assert set(record["metrics"]["protocols"]) == {"clean", "one:m1@11", "random"}
+    assert list(record["metrics"]) == ["gaussian"]
+    assert set(record["metrics"]["gaussian"]["protocols"]) == {"clean", "one:m1@11", "random"}
+    assert record["cpu_seconds"] > 0 and "job" not in record
     assert len(record["history"]) == 2
     model, saved = load_checkpoint(ckpt)
     assert model.config.method == "udml" and saved["train_config"]["seed"] == 1

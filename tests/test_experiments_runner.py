@@ -10,6 +10,7 @@ import torch
 
 from udml.experiments import runner as sweep
 from udml.training.evaluate import standard_protocols
+from udml.experiments.jobs import unseen_protocols
 from udml.experiments.registry import Experiment, get_experiment
 from udml.experiments.merge import (by_seed, load_rows, merge_runs, protocol_level, read_merged,
                                 select)
@@ -78,7 +79,7 @@ def test_merged_file_structure(smoke):
     assert set(d["config"]["noise"]["0"]) == set(d["kinds"])
     assert d["protocols"]["gaussian"] == standard_protocols(MODALITIES, 11)
     for kind in ("blur", "occlusion", "salt_pepper"):
-        assert d["protocols"][kind] == sweep.unseen_protocols(MODALITIES, 11)
+        assert d["protocols"][kind] == unseen_protocols(MODALITIES, 11)
     for method in SMOKE.methods:
         m = d["metrics"]["default"][method]
         for kind, protos in d["protocols"].items():
@@ -184,7 +185,7 @@ def test_tidy_rows(smoke):
     assert all(set(r) == keys for r in rows)
     acc = select(rows, metric="accuracy")
     n_protocols = (len(standard_protocols(MODALITIES, 11))
-                   + 3 * len(sweep.unseen_protocols(MODALITIES, 11)))
+                   + 3 * len(unseen_protocols(MODALITIES, 11)))
     assert len(acc) == len(SMOKE.methods) * len(SMOKE.seeds) * n_protocols
     merged = read_merged(paths[0])
     clean = by_seed(rows, method="udml", kind="gaussian", protocol="clean", metric="accuracy")
@@ -210,7 +211,7 @@ def test_readers_refuse_other_files(smoke, tmp_path):
 def test_protocol_level_and_unseen_protocols():
     assert [protocol_level(p) for p in ("clean", "one:pix@7", "all@11", "random", None)] == [
         1, 7, 11, None, None]
-    assert sweep.unseen_protocols(["b", "a"], 11) == [
+    assert unseen_protocols(["b", "a"], 11) == [
         "one:a@11", "one:a@6", "one:b@11", "one:b@6", "all@11", "random"]
 
 

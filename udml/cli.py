@@ -1,6 +1,7 @@
 """Command line.
 
-    python -m udml train ...    train and evaluate one method on a shipped dataset, write a results file
+    python -m udml train ...    train and evaluate one method on a shipped dataset, write a results
+                                file (the layout of a sweep's run file, less its "job" entry)
     python -m udml sweep NAME   run a registered experiment (udml.experiments.registry) in parallel
                                 processes, or on a Dask cluster (--scheduler ADDRESS)
     python -m udml bound        train the bound: a regressor of the noise level on each modality's
@@ -40,28 +41,12 @@ def _parse_overrides(pairs: list[str]) -> tuple[dict, dict]:
 
 def run_one(dataset: str, method: str, seed: int, model_over: dict, train_over: dict,
             protocols: list[str] | None = None, checkpoint: str | None = None) -> dict:
-    """Train and evaluate one (dataset, method, seed); return the results record."""
-    from .training.checkpoint import save_checkpoint
-    from .data import load_dataset
-    from .training.evaluate import evaluate
-    from .corrupt.scales import default_specs, specs_to_dict
-    from .environment import environment
-    from .training.loop import fit, resolve_device
-
-    splits = load_dataset(dataset, seed=seed)
-    mcfg = ModelConfig(method=method, **model_over)
-    tcfg = TrainConfig(seed=seed, **train_over)
-    specs = default_specs(splits)
-    model, history = fit(splits, mcfg, tcfg, specs)
-    device = resolve_device(tcfg.device)
-    metrics = evaluate(model, splits.test, specs, mcfg.num_levels, protocols, seed=seed, device=device)
-    if checkpoint:
-        save_checkpoint(checkpoint, model, splits.shapes, tcfg)
-    return {"config": {"dataset": dataset, "model": config_to_dict(mcfg),
-                       "train": config_to_dict(tcfg), "noise": specs_to_dict(specs),
-                       "data": splits.info},
-            "seed": seed, "environment": environment(device), "history": history,
-            "metrics": metrics}
+    """Train and evaluate one (dataset, method, seed) as a sweep's job is, on the test split and
+    the seen noise kind only (`udml.experiments.single.train_and_evaluate`); return the record."""
+    from .experiments.single import train_and_evaluate
+    config = {"model": config_to_dict(ModelConfig(method=method, **model_over)),
+              "train": config_to_dict(TrainConfig(seed=seed, **train_over))}
+    return train_and_evaluate(dataset, config, seed, protocols, checkpoint=checkpoint)
 
 
 def _preflight(args, model_over: dict, train_over: dict) -> None:
@@ -113,6 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         from .bench.step import main as bench_main
         return bench_main()
     from .experiments.files import write_results
+    from .experiments.jobs import SEEN_KIND
     model_over, train_over = _parse_overrides(args.set)
     try:
         _preflight(args, model_over, train_over)
@@ -121,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     record = run_one(args.dataset, args.method, args.seed, model_over, train_over,
                      args.protocols, args.checkpoint)
     path = write_results(args.out, record)
-    clean = record["metrics"]["protocols"].get("clean", {})
+    clean = record["metrics"][SEEN_KIND]["protocols"].get("clean", {})
     print(f"{args.method} on {args.dataset} (seed {args.seed}): clean test accuracy "
           f"{clean.get('accuracy', float('nan')):.4f}; wrote {path}")
     return 0

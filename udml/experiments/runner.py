@@ -18,59 +18,26 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 import traceback
 from pathlib import Path
 
 import torch
 from tqdm.auto import tqdm
 
-from ..environment import environment
-from .backends import assigned_device, run_all
+from .backends import run_all
 from .files import write_results
-from .jobs import SEEN_KIND, Job, load_run, make_jobs, unseen_protocols
+from .jobs import Job, load_run, make_jobs
 from .registry import Experiment, experiment_names, get_experiment
-
+from .single import train_and_evaluate
 
 
 def run_job(job: Job) -> dict:
-    """Train and evaluate one job; return its run record (config, metrics per kind, history).
-
-    The steps of `udml.cli.run_one` (which returns no model), plus the evaluation of the same
-    trained model under every unseen corruption kind, with the same test-noise seed per seed so
-    that every method of a seed sees the same corrupted test set.
+    """Train and evaluate one job; return its run record: the job's description and
+    `udml.experiments.single.train_and_evaluate`'s record (config, metrics per kind, history).
     """
-    from ..config import ModelConfig, TrainConfig
-    from ..data import load_dataset
-    from ..training.evaluate import evaluate
-    from ..corrupt.scales import default_specs, specs_to_dict
-    from ..training.loop import fit, resolve_device
-
-    t0, c0 = time.perf_counter(), time.process_time()
-    splits = load_dataset(job.dataset, seed=job.seed)
-    train = job.config["train"]  # the record keeps the device asked for; environment, the one used
-    mcfg = ModelConfig(**job.config["model"])
-    tcfg = TrainConfig(**{**train, "device": assigned_device(train["device"])})
-    specs = default_specs(splits, kind=SEEN_KIND)
-    model, history = fit(splits, mcfg, tcfg, specs)
-    device = resolve_device(tcfg.device)
-    levels = mcfg.num_levels
-    protos = list(job.protocols) if job.protocols is not None else None
-    data = getattr(splits, job.split)
-    metrics = {SEEN_KIND: evaluate(model, data, specs, levels, protos, job.seed,
-                                    device=device)}
-    noise = {SEEN_KIND: specs_to_dict(specs)}
-    for kind in job.unseen_kinds:
-        kspecs = default_specs(splits, kind=kind)
-        protos = unseen_protocols(splits.modalities, levels)
-        metrics[kind] = evaluate(model, data, kspecs, levels, protos, job.seed,
-                                 device=device)
-        noise[kind] = specs_to_dict(kspecs)
     return {"job": job.describe(),
-            "config": {"dataset": job.dataset, **job.config, "noise": noise, "data": splits.info},
-            "seed": job.seed, "environment": environment(device), "history": history,
-            "metrics": metrics, "seconds": time.perf_counter() - t0,
-            "cpu_seconds": time.process_time() - c0}
+            **train_and_evaluate(job.dataset, job.config, job.seed, job.protocols,
+                                 job.unseen_kinds, job.split)}
 
 
 def _attempt(job: Job) -> tuple[dict | None, str | None]:

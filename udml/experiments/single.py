@@ -1,0 +1,63 @@
+"""One run: load the data, train, evaluate, build the record.
+
+The sweep's jobs (`udml.experiments.runner.run_job`) and the command line's ``train``
+(`udml.cli.run_one`) both go through `train_and_evaluate`, so that the steps exist once and a run
+file and a ``train`` results file share one layout:
+
+    {"config": {"dataset", "model", "train", "noise": {kind: specs}, "data"}, "seed",
+     "environment", "history", "metrics": {kind: evaluate() report}, "seconds", "cpu_seconds"}
+"""
+from __future__ import annotations
+
+import time
+
+from ..environment import environment
+from ..validation import resolve_device
+from .backends import assigned_device
+from .jobs import SEEN_KIND, unseen_protocols
+
+
+def train_and_evaluate(dataset: str, config: dict, seed: int, protocols: list[str] | None = None,
+                       unseen_kinds: tuple = (), split: str = "test",
+                       checkpoint: str | None = None) -> dict:
+    """Train ``config`` ({"model": ModelConfig fields, "train": TrainConfig fields}) on
+    ``dataset`` (split by ``seed``) under the seen noise kind, evaluate it on ``split``, and
+    return the record (layout above).
+
+    The seen kind is evaluated under ``protocols`` (None: every standard protocol), each of
+    ``unseen_kinds`` under `udml.experiments.jobs.unseen_protocols`, all with the test-noise seed
+    ``seed``, so that every method of a seed sees the same corrupted test set.  The record keeps
+    the device ``config`` asks for; the run uses `assigned_device`'s (a local worker's own GPU),
+    which ``environment`` names.  With ``checkpoint``, the trained model is also saved there.
+    """
+    from ..config import ModelConfig, TrainConfig
+    from ..corrupt.scales import default_specs, specs_to_dict
+    from ..data import load_dataset
+    from ..training.checkpoint import save_checkpoint
+    from ..training.evaluate import evaluate
+    from ..training.loop import fit
+
+    t0, c0 = time.perf_counter(), time.process_time()
+    splits = load_dataset(dataset, seed=seed)
+    train = config["train"]
+    mcfg = ModelConfig(**config["model"])
+    tcfg = TrainConfig(**{**train, "device": assigned_device(train["device"])})
+    specs = default_specs(splits, kind=SEEN_KIND)
+    model, history = fit(splits, mcfg, tcfg, specs)
+    device = resolve_device(tcfg.device)
+    levels = mcfg.num_levels
+    data = getattr(splits, split)
+    protos = list(protocols) if protocols is not None else None
+    metrics = {SEEN_KIND: evaluate(model, data, specs, levels, protos, seed, device=device)}
+    noise = {SEEN_KIND: specs_to_dict(specs)}
+    for kind in unseen_kinds:
+        kspecs = default_specs(splits, kind=kind)
+        metrics[kind] = evaluate(model, data, kspecs, levels,
+                                 unseen_protocols(splits.modalities, levels), seed, device=device)
+        noise[kind] = specs_to_dict(kspecs)
+    if checkpoint:
+        save_checkpoint(checkpoint, model, splits.shapes, tcfg)
+    return {"config": {"dataset": dataset, **config, "noise": noise, "data": splits.info},
+            "seed": seed, "environment": environment(device), "history": history,
+            "metrics": metrics, "seconds": time.perf_counter() - t0,
+            "cpu_seconds": time.process_time() - c0}
