@@ -1,5 +1,6 @@
 """The package's layout: no import cycle between udml's modules (counting the imports inside
-functions too), and the folders the README names are the package's subpackages."""
+functions too), no module-level function copied from one module into another, and the folders the
+README names are the package's subpackages."""
 import ast
 from pathlib import Path
 
@@ -81,6 +82,60 @@ def test_cycle_finder_finds_a_planted_cycle():
     graph = import_graph()
     graph["udml.config"] = graph["udml.config"] | {"udml.cli"}  # cli imports config
     assert any({"udml.cli", "udml.config"} <= set(c) for c in cycles(graph))
+
+
+class _ByPosition(ast.NodeTransformer):
+    """Renames a function's arguments to their positions, so that a copy whose arguments were
+    renamed still reads as a copy."""
+
+    def __init__(self, fn: ast.FunctionDef | ast.AsyncFunctionDef):
+        a = fn.args
+        names = [x.arg for x in (*a.posonlyargs, *a.args, a.vararg, *a.kwonlyargs, a.kwarg) if x]
+        self.names = {n: f"_arg{i}" for i, n in enumerate(names)}
+
+    def visit_Name(self, node: ast.Name) -> ast.Name:
+        node.id = self.names.get(node.id, node.id)
+        return node
+
+
+def body_of(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> str:
+    """The dump of a function's body, its docstring left out and its arguments renamed by
+    position."""
+    body = fn.body[1:] if ast.get_docstring(fn) is not None else fn.body
+    rename = _ByPosition(fn)
+    return "\n".join(ast.dump(rename.visit(stmt)) for stmt in body)
+
+
+def copies(sources: dict[str, str]) -> dict[str, list[str]]:
+    """{function name: the modules defining it} for each module-level function (public or
+    private) that two or more of ``sources`` ({module: source text}) define with one body."""
+    where: dict[tuple[str, str], list[str]] = {}
+    for module, text in sources.items():
+        for node in ast.parse(text).body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                where.setdefault((node.name, body_of(node)), []).append(module)
+    return {name: sorted(mods) for (name, _), mods in where.items() if len(mods) > 1}
+
+
+def package_sources() -> dict[str, str]:
+    return {module_name(p): p.read_text() for p in sorted(PACKAGE.rglob("*.py"))}
+
+
+def test_no_function_is_defined_twice():
+    """A function two modules define with the same name and body belongs in one of them (or a
+    module both import), so that a fix reaches every caller."""
+    assert copies(package_sources()) == {}
+
+
+def test_copy_finder_finds_a_planted_copy():
+    sources = {"a": 'def _f(x, *, k=1):\n    """One."""\n    return x + k\n',
+               "b": "def _f(y, *, j=1):\n    return y + j\n",   # arguments renamed: a copy
+               "c": "def _f(x, *, k=1):\n    return x - k\n",   # another body: not a copy
+               "d": "def g(x, *, k=1):\n    return x + k\n"}    # another name: not a copy
+    assert copies(sources) == {"_f": ["a", "b"]}
+    real = package_sources()
+    planted = copies({**real, "udml.planted": real["udml.paths"]})  # a module copied whole
+    assert planted["atomic_write"] == ["udml.paths", "udml.planted"]
 
 
 @pytest.mark.parametrize("package", ["method", "models", "training", "experiments", "analysis",

@@ -18,7 +18,7 @@ from torch import Tensor
 from ..av.frames import IMAGENET_MEAN, IMAGENET_STD
 from ..analysis.comparisons import markdown_table
 from .dependency import dependency_curves
-from .style import METHOD_LABELS, apply_style, method_color, modality_color
+from .style import apply_style, method_color, method_label, modality_color
 
 MODALITIES = ("audio", "visual")
 NOISY = {"audio": "audio noisy", "visual": "visual noisy", "all": "both noisy"}
@@ -109,7 +109,7 @@ def plot_av_history(histories: dict[str, list[dict]]) -> Figure:
     tracked = 0
     for i, (method, hist) in enumerate(histories.items()):
         epochs = [r["epoch"] + 1 for r in hist]
-        colour, label = method_color(method), METHOD_LABELS.get(method, method)
+        colour, label = method_color(method), method_label(method)
         loss_ax.plot(epochs, [r["loss_total"] for r in hist], color=colour, label=label)
         acc_ax.plot(epochs, [r["val_acc_clean"] for r in hist], color=colour, label=label)
         acc_ax.plot(epochs, [r["val_acc_noisy"] for r in hist], color=colour, ls="--")
@@ -182,7 +182,7 @@ def plot_accuracy_by_level(reports: dict[str, dict], levels, noisy=("audio", "vi
         for method, report in reports.items():
             acc = accuracy_by_level(report, which, levels)
             ax.plot(levels, acc, "o-", color=method_color(method),
-                    label=METHOD_LABELS.get(method, method))
+                    label=method_label(method))
         if chance is not None:
             ax.axhline(chance, color="0.6", lw=1, ls="--", label="chance")
         ax.set_title(NOISY.get(which, f"{which} noisy"))
@@ -213,7 +213,7 @@ def results_table(reports: dict[str, dict], protocols: list[str], digits: int = 
             if p not in report.get("protocols", {}):
                 raise KeyError(f"the report of {method!r} has no protocol {p!r}")
             cells.append(_fmt(report["protocols"][p]["accuracy"], digits))
-        rows.append([METHOD_LABELS.get(method, method), *cells])
+        rows.append([method_label(method), *cells])
     return markdown_table(["method", *(f"`{p}`" for p in protocols)], rows)
 
 
@@ -230,7 +230,7 @@ def weights_table(reports: dict[str, dict], protocols: list[str], digits: int = 
         for p in protocols:
             w = report["protocols"][p]["mean_weights"]
             cells.append(" / ".join(_fmt(w[m], digits) for m in sorted(w)))
-        table.append([METHOD_LABELS.get(method, method), *cells])
+        table.append([method_label(method), *cells])
     return markdown_table(["method", *(f"`{p}`" for p in protocols)], table)
 
 
@@ -250,7 +250,7 @@ def spearman_table(reports: dict[str, dict], score_names: dict[str, str] | None 
         names = sorted(rho)
         head = head or [f"{m}, {r}" for m in names for r in ("overall", "low", "high")]
         cells = [_fmt(rho[m][r], digits) for m in names for r in ("overall", "low", "high")]
-        label = METHOD_LABELS.get(method, method)
+        label = method_label(method)
         if method in score_names:
             label += f" ({score_names[method]})"
         rows.append([label, *cells])

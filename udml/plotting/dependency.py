@@ -11,7 +11,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from ..method.dependency import normalised_dependency
-from .style import METHOD_LABELS, apply_style, method_color, modality_color
+from .style import apply_style, method_color, method_label, modality_color
 
 
 def dependency_curves(history: list[dict]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
@@ -145,7 +145,7 @@ def plot_accuracy_vs_level(runs: dict[str, dict[str, dict[str, float]]],
             for method, accs in results.items():
                 ys = [accs["clean"]] + [accs[f"one:{m}@{l}"] for l in levels]
                 ax.plot(xs, ys, "-o", ms=4, color=method_color(method),
-                        label=METHOD_LABELS.get(method, method))
+                        label=method_label(method))
             ax.set_title(titles.get(run, {}).get(m, f"{run}: {m} noisy"))
             ax.set_xticks(xs)
             if r == len(runs) - 1:

@@ -12,7 +12,7 @@ import math
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
-from .style import METHOD_LABELS, apply_style, method_color, modality_color
+from .style import apply_style, method_color, method_label, modality_color
 
 PANEL_TITLES = {"all": "all modalities noisy"}
 
@@ -27,10 +27,6 @@ def _grid(n: int, ncols: int, width: float = 3.4, height: float = 2.9):
     for ax in flat[n:]:
         ax.set_visible(False)
     return fig, flat[:n]
-
-
-def _label(name: str) -> str:
-    return METHOD_LABELS.get(name, name)
 
 
 def plot_level_curves(curves: dict, methods: list[str], ylabel: str = "test accuracy (%)",
@@ -54,7 +50,7 @@ def plot_level_curves(curves: dict, methods: list[str], ylabel: str = "test accu
                 raise ValueError(f"{panel}/{m}: {len(c['mean'])} values for {len(x)} levels")
             y = [scale * v for v in c["mean"]]
             ax.plot(x, y, color=method_color(m), lw=1.8 if m == "udml" else 1.2,
-                    label=_label(m), marker="o", ms=2.5)
+                    label=method_label(m), marker="o", ms=2.5)
             lo, hi = [scale * v for v in c["low"]], [scale * v for v in c["high"]]
             if not any(map(math.isnan, lo)):
                 ax.fill_between(x, lo, hi, color=method_color(m), alpha=0.12, lw=0)
@@ -97,7 +93,7 @@ def plot_spearman(table: dict, methods: list[str], ranges=("overall", "low", "hi
             err = [[0.0 if math.isnan(v["low"]) else v["mean"] - v["low"] for v in s],
                    [0.0 if math.isnan(v["high"]) else v["high"] - v["mean"] for v in s]]
             ax.bar(xs, [v["mean"] for v in s], width, yerr=err, color=method_color(m),
-                   label=_label(m), capsize=2, error_kw={"lw": 0.8})
+                   label=method_label(m), capsize=2, error_kw={"lw": 0.8})
         ax.axhline(0.0, color="0.3", lw=0.8)
         ax.set_xticks(range(len(ranges)), ranges)
         ax.set_ylim(-1.05, 1.05)

@@ -17,7 +17,7 @@ from torch import Tensor
 
 from ..method.output import FusionOutput
 from ..training.schedule import Schedule
-from .style import METHOD_LABELS, apply_style, method_color, modality_color
+from .style import apply_style, method_color, method_label, modality_color
 
 # the phases of the schedule, in order: label and colour
 PHASE_STYLE = (("clean warm-up", "#c7e9c0"),
@@ -174,13 +174,13 @@ def plot_weight_sweep(levels, sweeps: dict[str, dict[str, dict]], modalities: li
             for i, name in enumerate(modalities):
                 color = modality_color(name, modalities)
                 wax.plot(lv, w[:, i].numpy(), color=color, ls=ls, marker="o", ms=3,
-                         label=f"$w$ {name}, {METHOD_LABELS.get(method, method)}")
+                         label=f"$w$ {name}, {method_label(method)}")
                 if "band" in res:
                     band = torch.as_tensor(res["band"]).float()
                     wax.fill_between(lv, band[:, i, 0].numpy(), band[:, i, 1].numpy(),
                                      color=color, alpha=0.12, lw=0)
             aax.plot(lv, torch.as_tensor(res["accuracy"]).float().numpy(), ls=ls, marker="o",
-                     ms=3, color=method_color(method), label=METHOD_LABELS.get(method, method))
+                     ms=3, color=method_color(method), label=method_label(method))
         wax.axhline(1.0, color="0.6", lw=0.8, ls=":")
         wax.set_ylim(0, m)
         wax.set_ylabel("mean weight $w_m$")

@@ -24,6 +24,11 @@ def apply_style() -> None:
     })
 
 
+def method_label(method: str) -> str:
+    """A method's name in legends and tables (METHOD_LABELS), else the name itself."""
+    return METHOD_LABELS.get(method, method)
+
+
 def method_color(method: str) -> str:
     """Colour of a method; extension variants (e.g. 'udml+mult') take their base method's."""
     return METHOD_COLORS.get(method, METHOD_COLORS.get(method.split("+")[0], "#000000"))
