@@ -1,29 +1,74 @@
-"""Two CPU processes with the gloo backend, launched by torchrun, must end identical."""
+"""Two CPU processes with the gloo backend, launched by torchrun, must end identical; a run whose
+rank is killed mid-training and restarted by torchrun must end as if nothing had happened."""
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from udml.av import load_av_checkpoint, make_fixture
-from udml.av.distributed import main, parse_args
+from udml.av.distributed import STATE_FILE, main, parse_args
+from udml.training.state import read_state
 
 ROOT = Path(__file__).resolve().parents[1]
+EPOCHS = 4
+
+
+def torchrun(data: Path, out: Path, *extra: str) -> subprocess.Popen:
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+           *extra, "-m", "udml.av.distributed", "--data", str(data), "--profile", "fixture",
+           "--epochs", str(EPOCHS), "--max-steps", "2", "--batch-size", "8", "--out", str(out),
+           "--protocols", "clean", "one:audio@11", "random"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def finish(proc: subprocess.Popen) -> None:
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err[-3000:]
+
+
+def worker_of_rank(launcher: int, rank: int) -> int:
+    """The pid of the torchrun worker with LOCAL_RANK ``rank`` (a child of ``launcher``)."""
+    children = Path(f"/proc/{launcher}/task/{launcher}/children").read_text().split()
+    for pid in children:
+        env = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+        if f"LOCAL_RANK={rank}".encode() in env:
+            return int(pid)
+    raise LookupError(f"no worker of rank {rank} under {launcher}")
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("ddp")
-    data = make_fixture(tmp / "fixture", num_classes=3, train_per_class=6, test_per_class=2)
-    out = tmp / "out"
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-           "-m", "udml.av.distributed", "--data", str(data), "--profile", "fixture",
-           "--epochs", "2", "--max-steps", "2", "--batch-size", "8", "--out", str(out)]
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
-    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-3000:]
+def data(tmp_path_factory):
+    return make_fixture(tmp_path_factory.mktemp("ddp") / "fixture", num_classes=3,
+                        train_per_class=6, test_per_class=2)
+
+
+@pytest.fixture(scope="module")
+def run(data):
+    out = data.parent / "whole"
+    finish(torchrun(data, out))
+    return out
+
+
+@pytest.fixture(scope="module")
+def restarted(data):
+    """The same run, its rank 1 killed once the state after epoch 1 is written."""
+    out = data.parent / "killed"
+    proc = torchrun(data, out, "--max-restarts", "1")
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and proc.poll() is None:
+        state = out / STATE_FILE
+        if state.exists() and read_state(state)["epoch"] >= 1:
+            os.kill(worker_of_rank(proc.pid, 1), signal.SIGKILL)
+            break
+        time.sleep(0.02)
+    finish(proc)
     return out
 
 
@@ -41,7 +86,8 @@ def test_both_ranks_end_with_identical_weights_and_dependency(run):
     mean = [(a + b) / 2 for a, b in zip(r0["dependency_before_average"],
                                         r1["dependency_before_average"])]
     assert r0["dependency"] == pytest.approx(mean, rel=1e-6)
-    assert [h["noisy"] for h in summary["history"]] == [False, True]
+    assert [h["noisy"] for h in summary["history"]] == [False, False, True, True]
+    assert summary["resumed_from_epoch"] == 0 and summary["restart"] == 0
 
 
 def test_checkpoint_carries_the_shared_dependency(run):
@@ -49,7 +95,42 @@ def test_checkpoint_carries_the_shared_dependency(run):
     model, ckpt = load_av_checkpoint(run / "model.pt")
     assert ckpt["extra"]["world_size"] == 2
     assert model.dependency.value.tolist() == summary["ranks"][0]["dependency"]
-    assert int(model.dependency.updates) == 2 * 2  # 2 epochs x 2 steps
+    assert int(model.dependency.updates) == EPOCHS * 2  # 2 steps per epoch
+
+
+def test_sharded_evaluation_equals_one_process_on_clean_data(run, data):
+    """The test split, predicted in two shards and gathered, scores as one pass over it."""
+    from udml.av.distributed import LOADERS
+    from udml.av.profiles import get_profile
+    from udml.training.evaluate import evaluate
+    results = json.loads((run / "results.json").read_text())
+    model, _ = load_av_checkpoint(run / "model.pt")
+    prof = get_profile("fixture", "cremad")
+    splits = LOADERS["cremad"](data, audio=prof.audio, frames=prof.frames, seed=0, num_workers=0)
+    from udml.av import av_noise_specs, measure_spread
+    specs = av_noise_specs("gaussian", splits.shapes, measure_spread(splits.train))
+    whole = evaluate(model, splits.test.to_memory(), specs, 11, ["clean"])
+    sharded = results["metrics"]["protocols"]["clean"]
+    assert sharded["accuracy"] == whole["protocols"]["clean"]["accuracy"]
+    assert sharded["unimodal"] == whole["protocols"]["clean"]["unimodal"]
+    assert set(results["metrics"]["protocols"]) == {"clean", "one:audio@11", "random"}
+    assert results["seed"] == 0 and results["config"]["world_size"] == 2
+
+
+def test_a_killed_rank_restarts_and_resumes_exactly(run, restarted):
+    whole = json.loads((run / "ranks.json").read_text())
+    again = json.loads((restarted / "ranks.json").read_text())
+    assert again["restart"] == 1                     # torchrun restarted the workers ...
+    assert 2 <= again["resumed_from_epoch"] < EPOCHS  # ... which resumed from the state
+    for a, b in zip(whole["ranks"], again["ranks"]):
+        assert (a["params"], a["buffers"], a["dependency"]) == \
+            (b["params"], b["buffers"], b["dependency"])
+    drop = {"seconds"}
+    assert [{k: v for k, v in h.items() if k not in drop} for h in whole["history"]] == \
+        [{k: v for k, v in h.items() if k not in drop} for h in again["history"]]
+    m1 = json.loads((run / "results.json").read_text())["metrics"]
+    m2 = json.loads((restarted / "results.json").read_text())["metrics"]
+    assert m1 == m2
 
 
 def test_argument_errors(capsys, monkeypatch):

@@ -100,6 +100,12 @@ class AVData:
     def __len__(self) -> int:
         return len(self.dataset)
 
+    def subset(self, index: torch.Tensor) -> "AVData":
+        """The clips at ``index``, decoded with the same settings (a rank's shard)."""
+        ds = self.dataset
+        return AVData([ds.clips[i] for i in index.tolist()], ds.audio, ds.frames, ds.augment,
+                      self.num_workers, self.pin_memory)
+
     def _get_loader(self) -> DataLoader:
         if self._loader is None:
             workers = self.num_workers

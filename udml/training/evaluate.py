@@ -4,7 +4,7 @@ mean weights.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import torch
 from torch import Tensor
@@ -12,6 +12,7 @@ from torch import Tensor
 from ..corrupt import Clean, NoiseSpec, OneModality, corrupt_batch, protocol_from_string
 from ..data.dataset import MultimodalData
 from .metrics import accuracy, calibration_summary, spearman
+from .ranks import Ranks
 from ..models.base import MultimodalModel
 from ..method.output import FusionOutput
 from ..corrupt.protocols import check_protocols
@@ -30,6 +31,16 @@ class Predictions:
     levels: dict[str, Tensor]            # name -> (N,) true injected levels
     y: Tensor                            # (N,)
     scores: dict[str, dict[str, Tensor]] = field(default_factory=dict)  # see `output_scores`
+
+
+def concat_predictions(parts: list[Predictions]) -> Predictions:
+    """The predictions of consecutive shards of a split, as one pass over the whole split."""
+    def cat(values):
+        if isinstance(values[0], dict):
+            return {k: cat([v[k] for v in values]) for k in values[0]}
+        return None if values[0] is None else torch.cat(values)
+    return Predictions(**{f.name: cat([getattr(p, f.name) for p in parts])
+                          for f in fields(Predictions)})
 
 
 def output_scores(out: FusionOutput, modalities: list[str]) -> dict[str, dict[str, Tensor]]:
@@ -58,13 +69,17 @@ def output_scores(out: FusionOutput, modalities: list[str]) -> dict[str, dict[st
 @torch.no_grad()
 def predict(model: MultimodalModel, data: MultimodalData, specs: dict[str, NoiseSpec], protocol,
             num_levels: int, generator: torch.Generator, batch_size: int = 512,
-            device: torch.device | str = "cpu") -> Predictions:
+            device: torch.device | str = "cpu", ranks: Ranks | None = None) -> Predictions:
     """Run the model in eval mode over ``data`` corrupted by ``protocol`` (an object or a
-    string)."""
+    string).  With ``ranks`` (`udml.training.ranks`), ``data`` is this rank's shard of the
+    split (`Ranks.shard`): the shards' predictions are gathered, in order, on every rank."""
     if isinstance(protocol, str):
         protocol = protocol_from_string(protocol)
     if len(data) == 0:
         raise ValueError("cannot evaluate on an empty split")
+    if ranks is not None:
+        local = predict(model, data, specs, protocol, num_levels, generator, batch_size, device)
+        return concat_predictions(ranks.gather(local))
     was_training = model.training
     model.eval()
     parts: dict[str, list] = {"logits": [], "weights": [], "y": []}
@@ -127,7 +142,8 @@ def standard_protocols(modalities: list[str], num_levels: int) -> list[str]:
 
 def evaluate(model: MultimodalModel, data: MultimodalData, specs: dict[str, NoiseSpec],
              num_levels: int, protocols: list[str] | None = None, seed: int = 0,
-             batch_size: int = 512, device: torch.device | str = "cpu") -> dict:
+             batch_size: int = 512, device: torch.device | str = "cpu",
+             ranks: Ranks | None = None) -> dict:
     """Metrics per protocol (accuracy, unimodal accuracies, mean weights, mean of each
     unreliability score per modality), Spearman of `unreliability` under the random protocol,
     the scores' calibration where every level of a modality was evaluated (clean and
@@ -135,8 +151,10 @@ def evaluate(model: MultimodalModel, data: MultimodalData, specs: dict[str, Nois
     dependency statistic.
 
     Each protocol draws its noise from a generator seeded with ``seed``, so every method sees the
-    same corrupted test set.  ``data`` is one split, ``num_levels`` the model's L, ``protocols`` a
-    list; all of them, and the device, are checked before anything runs.
+    same corrupted test set.  With ``ranks``, ``data`` is this rank's shard (`Ranks.shard`;
+    its noise seeded per rank) and every rank gets the metrics of the whole split.  ``data`` is one split,
+    ``num_levels`` the model's L, ``protocols`` a list; all of them, and the device, are checked
+    before anything runs.
     """
     check_split(data)
     check_num_levels(num_levels, model.config.num_levels)
@@ -146,8 +164,8 @@ def evaluate(model: MultimodalModel, data: MultimodalData, specs: dict[str, Nois
     report: dict = {"protocols": {}}
     per_level: dict = {}  # score -> modality -> level -> (N,) score of that modality alone noisy
     for label in protocols:
-        gen = torch.Generator(device=dev).manual_seed(seed)
-        pred = predict(model, data, specs, label, num_levels, gen, batch_size, dev)
+        gen = torch.Generator(device=dev).manual_seed(ranks.noise_seed(seed) if ranks else seed)
+        pred = predict(model, data, specs, label, num_levels, gen, batch_size, dev, ranks)
         entry = {"accuracy": accuracy(pred.logits, pred.y),
                  "unimodal": {k: accuracy(v, pred.y) for k, v in pred.unimodal_logits.items()}}
         if pred.weights is not None:

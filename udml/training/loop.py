@@ -7,18 +7,20 @@ import math
 import time
 from contextlib import nullcontext
 from pathlib import Path
+from typing import Callable, Iterable
 
 import torch
 from tqdm.auto import tqdm
 
 from ..config import ModelConfig, TrainConfig
 from ..corrupt import NoiseSpec, corrupt_batch, random_per_sample
-from ..data.dataset import MultimodalSplits
+from ..data.dataset import Batch, MultimodalSplits
 from ..models.encoders import build_encoders
 from .metrics import accuracy
 from ..models import build_model
 from ..models.base import MultimodalModel
 from ..paths import atomic_write, check_output_path
+from .ranks import Ranks
 from .schedule import Schedule
 from ..seed import seed_everything
 from .state import (STATE_FORMAT, check_identity, global_rng_states, read_state,
@@ -37,43 +39,68 @@ def make_optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.Opti
 
 
 @torch.no_grad()
-def _val_accuracy(model, splits, specs, num_levels, device, protocol) -> float:
+def _val_accuracy(model, splits, specs, num_levels, device, protocol, ranks) -> float:
     from .evaluate import predict
-    gen = torch.Generator(device=device).manual_seed(VAL_NOISE_SEED)
-    pred = predict(model, splits.val, specs, protocol, num_levels, gen, 512, device)
+    seed = ranks.noise_seed(VAL_NOISE_SEED) if ranks else VAL_NOISE_SEED
+    gen = torch.Generator(device=device).manual_seed(seed)
+    data = ranks.shard(splits.val) if ranks else splits.val
+    pred = predict(model, data, specs, protocol, num_levels, gen, 512, device, ranks)
     return accuracy(pred.logits, pred.y)
 
 
-def _save_state(path: Path, epoch: int, model, opt, sched, gens, history, identity) -> None:
+def _save_state(path: Path, epoch: int, model, opt, sched, gens, history, identity,
+                ranks: Ranks | None = None) -> None:
+    """Write the state after ``epoch``: once, by rank 0, with every rank's own random states."""
+    device = next(model.parameters()).device
+    own = {"rng": global_rng_states(device), "generators": [g.get_state() for g in gens]}
+    per_rank = ranks.gather(own) if ranks else [own]
+    if ranks and ranks.rank != 0:
+        return
+
     def dump(f) -> None:
         torch.save({"format": STATE_FORMAT, "epoch": epoch, "method": model.config.method,
                     "made_from": identity, "model": model.state_dict(),
                     "transient": transient_buffers(model), "optimizer": opt.state_dict(),
-                    "scheduler": sched.state_dict(),
-                    "rng": global_rng_states(next(model.parameters()).device),
-                    "generators": [g.get_state() for g in gens], "history": history}, f)
+                    "scheduler": sched.state_dict(), "ranks": per_rank, "history": history}, f)
     atomic_write(path, dump, binary=True)
 
 
-def _load_state(path: Path, model, opt, sched, gens, identity) -> tuple[int, list[dict]]:
+def _load_state(path: Path, model, opt, sched, gens, identity,
+                ranks: Ranks | None = None) -> tuple[int, list[dict]]:
     """Restore a training state saved by `_save_state` for the same run; return (next epoch,
-    history)."""
-    state = read_state(path)
-    if state.get("method") != model.config.method:
-        raise ValueError(f"{path} is not a training state of a {model.config.method!r} model")
-    check_identity(path, state.get("made_from"), identity)
+    history).  Under ``ranks``, rank 0 reads the file and sends it to the others, so only
+    rank 0 needs to see it."""
+    state = None
+    if ranks is None or ranks.rank == 0:
+        state = read_state(path)
+        if state.get("method") != model.config.method:
+            raise ValueError(f"{path} is not a training state of a {model.config.method!r} "
+                             "model")
+        check_identity(path, state.get("made_from"), identity)
+    if ranks is not None:
+        state = ranks.broadcast(state)
     model.load_state_dict(state["model"])
     restore_transient_buffers(model, state["transient"])
     opt.load_state_dict(state["optimizer"])
     sched.load_state_dict(state["scheduler"])
-    restore_global_rng_states(state["rng"], next(model.parameters()).device)
-    for g, st in zip(gens, state["generators"]):
+    own = state["ranks"][ranks.rank if ranks else 0]
+    restore_global_rng_states(own["rng"], next(model.parameters()).device)
+    for g, st in zip(gens, own["generators"]):
         g.set_state(st)
     return state["epoch"] + 1, state["history"]
 
 
+def _state_exists(path: Path | None, ranks: Ranks | None) -> bool:
+    """Whether there is a state to resume from, as rank 0 sees it (the same answer on every
+    rank)."""
+    found = path is not None and path.exists() if ranks is None or ranks.rank == 0 else None
+    return ranks.broadcast(found) if ranks else found
+
+
 def train(model: MultimodalModel, splits: MultimodalSplits, specs: dict[str, NoiseSpec],
-          cfg: TrainConfig, state_path: str | Path | None = None) -> list[dict]:
+          cfg: TrainConfig, state_path: str | Path | None = None, *,
+          ranks: Ranks | None = None,
+          sampler: Callable[[int], Iterable[Batch]] | None = None) -> list[dict]:
     """Train ``model`` in place on ``splits.train``; return one history dict per epoch.
 
     The schedule (udml.training.schedule) decides per epoch whether batches are corrupted (the
@@ -81,51 +108,66 @@ def train(model: MultimodalModel, splits: MultimodalSplits, specs: dict[str, Noi
     levels per modality) and whether s_hat enters the weights.  ``splits`` may be any object with
     the attributes of `MultimodalSplits` whose splits yield `Batch`es from ``batches()``.
 
-    With ``state_path``, the full training state (model, optimiser, schedule, generators, history)
-    is written there after every epoch, and a run that finds one resumes from it, bit-exactly; a
-    state made by another run (config, seed, noise or data split) is refused (udml.training.state).
+    ``sampler(epoch)`` gives the epoch's batches (default: ``splits.train`` shuffled in batches of
+    ``cfg.batch_size`` by a generator seeded from ``cfg.seed``).  With ``ranks``
+    (`udml.training.ranks`, under torchrun) the same loop runs on every rank: ``sampler`` must
+    then give this rank's own batches; the model trains under DDP, its dependency and batch-norm
+    statistics are averaged across ranks, a non-finite loss on any rank stops every rank, the
+    history sums every rank's samples, and the validation accuracy is computed on shards.
+
+    With ``state_path``, the full training state (model, optimiser, schedule, every rank's
+    generators, history) is written there after every epoch, by rank 0, and a run that finds one
+    resumes from it, bit-exactly (also after a torchrun restart); a state made by another run
+    (config, seed, noise, data split or number of ranks) is refused (udml.training.state).
     """
     check_training_data(splits)
     device = resolve_device(cfg.device)
     model.to(device)
     num_levels = model.config.num_levels
+    rank = ranks.rank if ranks else 0
     order_gen = torch.Generator().manual_seed(cfg.seed + 1)
-    noise_gen = torch.Generator(device=device).manual_seed(cfg.seed + 2)
+    noise_gen = torch.Generator(device=device).manual_seed(cfg.seed + 2 + 1000 * rank)
     schedule = Schedule(cfg.epochs, cfg.warmup, cfg.uncertainty_start)
     opt = make_optimizer(model, cfg)
     sched = torch.optim.lr_scheduler.MultiStepLR(opt, [max(1, round(cfg.lr_drop * cfg.epochs))], 0.1)
     use_amp = cfg.amp and device.type == "cuda"
     autocast = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if use_amp else nullcontext
     train_protocol = random_per_sample(cfg.clean_share)
+    if sampler is None:
+        def sampler(epoch: int) -> Iterable[Batch]:
+            return splits.train.batches(cfg.batch_size, True, order_gen)
     history: list[dict] = []
     start = 0
     state_path = Path(state_path) if state_path else None
     identity = run_identity(model.config, splits, specs, cfg) if state_path else None
-    if state_path:
+    if state_path and rank == 0:
         check_output_path(state_path, "state_path")
-    if state_path and state_path.exists():
+    if state_path and ranks:
+        identity["ranks"] = ranks.world
+    if _state_exists(state_path, ranks):
         start, history = _load_state(state_path, model, opt, sched, (order_gen, noise_gen),
-                                     identity)
-    bar = tqdm(range(start, cfg.epochs), desc=f"train {model.config.method}", disable=not cfg.progress,
-               leave=False)
+                                     identity, ranks)
+    net = ranks.wrap(model) if ranks else model  # forward through DDP, losses from the model
+    bar = tqdm(range(start, cfg.epochs), desc=f"train {model.config.method}", leave=False,
+               disable=not cfg.progress or rank != 0)
     for epoch in bar:
         phase = schedule.phase(epoch)
         model.use_uncertainty = phase.use_uncertainty
-        model.train()
+        net.train()
         t0, sums, correct, seen = time.perf_counter(), {}, 0, 0
-        for step, batch in enumerate(splits.train.batches(cfg.batch_size, True, order_gen)):
+        for step, batch in enumerate(sampler(epoch)):
             batch = batch.to(device)
             if phase.noisy:
                 batch = corrupt_batch(batch, train_protocol, specs, num_levels, noise_gen)
             with autocast():
-                out = model(batch.x, batch.levels)
+                out = net(batch.x, batch.levels)
                 loss, parts = model.loss(out, batch, epoch)
             total = loss.item()
-            if not math.isfinite(total):
+            if not _all_finite(total, ranks):
                 raise FloatingPointError(
                     f"non-finite loss {total} at epoch {epoch}, step {step} "
-                    f"({model.config.method}); parts: {parts}. Lower the learning rate or check "
-                    "the inputs.")
+                    f"({model.config.method}, on this rank or another); parts: {parts}. Lower the "
+                    "learning rate or check the inputs.")
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
@@ -136,11 +178,16 @@ def train(model: MultimodalModel, splits: MultimodalSplits, specs: dict[str, Noi
             correct += (out.logits.argmax(1) == batch.y).sum().item()
             seen += n
         sched.step()
+        if ranks:
+            ranks.sync_batchnorm_(model)
+            sums, correct, seen = _sum_over_ranks(sums, correct, seen, ranks)
         row = {"epoch": epoch, "noisy": phase.noisy, "use_uncertainty": phase.use_uncertainty,
                "lr": opt.param_groups[0]["lr"], "train_acc": correct / seen,
                **{f"loss_{k}": v / seen for k, v in sums.items()},
-               "val_acc_clean": _val_accuracy(model, splits, specs, num_levels, device, "clean"),
-               "val_acc_noisy": _val_accuracy(model, splits, specs, num_levels, device, "random"),
+               "val_acc_clean": _val_accuracy(model, splits, specs, num_levels, device, "clean",
+                                              ranks),
+               "val_acc_noisy": _val_accuracy(model, splits, specs, num_levels, device, "random",
+                                              ranks),
                "seconds": time.perf_counter() - t0}
         dep = getattr(model, "dependency", None)
         if dep is not None and int(dep.updates) > 0:
@@ -148,11 +195,28 @@ def train(model: MultimodalModel, splits: MultimodalSplits, specs: dict[str, Noi
         history.append(row)
         if state_path:
             _save_state(state_path, epoch, model, opt, sched, (order_gen, noise_gen), history,
-                        identity)
+                        identity, ranks)
         bar.set_postfix(loss=f"{row['loss_total']:.3f}", val=f"{row['val_acc_clean']:.3f}",
                         samples_per_s=f"{seen / row['seconds']:.0f}")
+    if ranks:
+        ranks.unwrap(model)
     model.eval()
     return history
+
+
+def _all_finite(loss: float, ranks: Ranks | None) -> bool:
+    """Whether the step's loss is finite on this rank and (under ``ranks``) on every other."""
+    if ranks is None:
+        return math.isfinite(loss)
+    bad = torch.tensor([0.0 if math.isfinite(loss) else 1.0])
+    return ranks.sum_(bad).item() == 0.0
+
+
+def _sum_over_ranks(sums: dict, correct: int, seen: int, ranks: Ranks) -> tuple[dict, int, int]:
+    """The epoch's loss sums, correct and seen counts, summed over the ranks (in float64)."""
+    keys = sorted(sums)
+    t = ranks.sum_(torch.tensor([sums[k] for k in keys] + [correct, seen], dtype=torch.float64))
+    return dict(zip(keys, t[:len(keys)].tolist())), int(t[-2]), int(t[-1])
 
 
 def fit(splits: MultimodalSplits, model_cfg: ModelConfig, train_cfg: TrainConfig,

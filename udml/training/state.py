@@ -18,7 +18,7 @@ from torch import Tensor, nn
 
 from ..config import config_to_dict
 
-STATE_FORMAT = "udml-train-state"
+STATE_FORMAT = "udml-train-state-2"  # 2: random states per rank
 RESUMABLE_CHANGES = ("progress",)  # TrainConfig fields that may differ on resume (no effect)
 
 
@@ -90,7 +90,9 @@ def read_state(path: Path) -> dict:
         raise ValueError(f"{path} is not a readable training state ({type(e).__name__}: {e}); "
                          "delete it to start afresh") from e
     if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
-        raise ValueError(f"{path} is not a udml training state (no format tag {STATE_FORMAT!r})")
+        found = state.get("format") if isinstance(state, dict) else None
+        raise ValueError(f"{path} is not a udml training state of this version (format "
+                         f"{found!r}, expected {STATE_FORMAT!r}); delete it to start afresh")
     return state
 
 
