@@ -263,10 +263,13 @@ assert paper["cremad"].model.gamma != paper["kinetics_sounds"].model.gamma
 # its training states. Loader workers, pinned memory and bfloat16 mixed precision switch on by
 # themselves on cuda. For several GPUs, the same training runs data-parallel under PyTorch's
 # DistributedDataParallel (the dependency statistic is averaged across processes so that every
-# rank uses the same weights):
+# rank uses the same weights). Each process predicts its own share of the test split and the
+# metrics are computed on the gathered predictions; the first process writes the training state
+# after every epoch, and with `--max-restarts` a failed process makes torchrun restart them all,
+# resuming exactly from that state:
 #
 # ```bash
-# torchrun --standalone --nproc_per_node 4 -m udml.av.distributed \
+# torchrun --standalone --nproc_per_node 4 --max-restarts 3 -m udml.av.distributed \
 #     --data /path/to/cremad --profile paper --method udml --out av-runs/ddp
 # ```
 

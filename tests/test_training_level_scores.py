@@ -7,10 +7,10 @@ from udml.config import ModelConfig
 from udml.corrupt import NoiseSpec
 from udml.data.dataset import MultimodalData
 from udml.models.encoders import build_encoders
-from udml.training.evaluate import Predictions, unreliability_spearman
-from udml.training.evaluate import output_scores
-from udml.training.level_scores import (collect_scores, concat_predictions, decreasing_steps,
-                               level_summary, level_sweep, percentile_rank)
+from udml.training.evaluate import (Predictions, concat_predictions, output_scores,
+                                   unreliability_spearman)
+from udml.training.level_scores import (collect_scores, decreasing_steps, level_summary,
+                                        level_sweep, percentile_rank)
 from udml.models import build_model
 from udml.method.output import FusionOutput
 

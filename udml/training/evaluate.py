@@ -34,12 +34,22 @@ class Predictions:
 
 
 def concat_predictions(parts: list[Predictions]) -> Predictions:
-    """The predictions of consecutive shards of a split, as one pass over the whole split."""
-    def cat(values):
+    """Several `Predictions` of one model stacked sample-wise, as one pass over all their samples
+    (the shards of a split, in order, or one pass per noise level)."""
+    if not parts:
+        raise ValueError("nothing to concatenate: parts is empty")
+
+    def cat(what: str, values: list):
         if isinstance(values[0], dict):
-            return {k: cat([v[k] for v in values]) for k in values[0]}
+            keys = {tuple(sorted(v)) for v in values}
+            if len(keys) != 1:
+                raise ValueError(f"Predictions disagree on the modalities of {what}: "
+                                 f"{sorted(keys)}")
+            return {k: cat(f"{what}/{k}", [v[k] for v in values]) for k in values[0]}
+        if len({v is None for v in values}) != 1:
+            raise ValueError(f"cannot concatenate Predictions with and without {what}")
         return None if values[0] is None else torch.cat(values)
-    return Predictions(**{f.name: cat([getattr(p, f.name) for p in parts])
+    return Predictions(**{f.name: cat(f.name, [getattr(p, f.name) for p in parts])
                           for f in fields(Predictions)})
 
 

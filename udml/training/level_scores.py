@@ -23,7 +23,7 @@ from torch import Tensor
 
 from ..corrupt import NoiseSpec, one_modality
 from ..data.dataset import MultimodalData
-from .evaluate import Predictions, predict
+from .evaluate import Predictions, concat_predictions, predict
 from .metrics import rank
 from ..models.base import MultimodalModel
 
@@ -43,27 +43,6 @@ def collect_scores(model: MultimodalModel, data: MultimodalData, specs: dict[str
         raise ValueError(f"model {type(model).__name__} produces none of the scores {SCORE_NAMES}")
     return {name: replace(pred, unreliability=per_mod, scores={})
             for name, per_mod in pred.scores.items()}
-
-
-def concat_predictions(parts: list[Predictions]) -> Predictions:
-    """Stack several `Predictions` of the same model sample-wise (e.g. one per noise level)."""
-    if not parts:
-        raise ValueError("nothing to concatenate: parts is empty")
-    has_weights = {p.weights is not None for p in parts}
-    if len(has_weights) != 1:
-        raise ValueError("cannot concatenate Predictions with and without weights")
-
-    def cat_dict(key: str) -> dict[str, Tensor]:
-        keys = {tuple(sorted(getattr(p, key))) for p in parts}
-        if len(keys) != 1:
-            raise ValueError(f"Predictions disagree on the modalities of {key}: {sorted(keys)}")
-        return {m: torch.cat([getattr(p, key)[m] for p in parts]) for m in keys.pop()}
-
-    return Predictions(
-        logits=torch.cat([p.logits for p in parts]), unimodal_logits=cat_dict("unimodal_logits"),
-        unreliability=cat_dict("unreliability"),
-        weights=torch.cat([p.weights for p in parts]) if has_weights.pop() else None,
-        levels=cat_dict("levels"), y=torch.cat([p.y for p in parts]))
 
 
 def level_sweep(model: MultimodalModel, data: MultimodalData, specs: dict[str, NoiseSpec],
