@@ -16,6 +16,13 @@ def test_accuracy():
 def test_rank_averages_ties():
     torch.testing.assert_close(rank(torch.tensor([10.0, 20.0, 10.0, 5.0])),
                                torch.tensor([2.5, 4.0, 2.5, 1.0], dtype=torch.float64))
+    assert torch.equal(rank(torch.full((3,), 7.0)), torch.full((3,), 2.0, dtype=torch.float64))
+
+
+def test_a_nan_makes_the_ranks_and_the_correlation_nan():
+    x = torch.tensor([1.0, float("nan"), 3.0, 2.0])
+    assert rank(x).isnan().all()
+    assert math.isnan(spearman(x, torch.arange(4.0)))
 
 
 def test_spearman_known_values():
