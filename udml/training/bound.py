@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import torch
 from torch import Tensor, nn
-from tqdm.auto import tqdm
 
 from ..config import ModelConfig, TrainConfig
 from ..corrupt import NoiseSpec, apply_noise, corrupt_batch, one_modality, random_per_sample
@@ -25,7 +24,7 @@ from ..method.losses import estimator_mse
 from ..models.encoders import build_encoders
 from ..seed import seed_everything
 from ..validation import resolve_device
-from .loop import make_optimizer
+from .loop import make_optimizer, run_epochs
 
 
 class LevelRegressor(nn.Module):
@@ -61,20 +60,20 @@ def fit_level_regressor(splits: MultimodalSplits, modality: str, specs: dict[str
     noise = torch.Generator(device=device).manual_seed(train_cfg.seed + 2)
     protocol = random_per_sample(train_cfg.clean_share)
     one = {modality: specs[modality]}
+
+    def step(batch: Batch, epoch: int):
+        batch = Batch({modality: batch.x[modality]}, batch.y, batch.index,
+                      {modality: batch.levels[modality]}).to(device)
+        batch = corrupt_batch(batch, protocol, one, model_cfg.num_levels, noise)
+        loss = estimator_mse(model(batch.x[modality]), batch.levels[modality],
+                             model_cfg.estimator_target)
+        return loss, {}, batch.y.shape[0], 0
+
     model.train()
-    for _ in tqdm(range(train_cfg.epochs), desc=f"bound {modality}", leave=False,
-                  disable=not train_cfg.progress):
-        for batch in splits.train.batches(train_cfg.batch_size, True, order):
-            batch = Batch({modality: batch.x[modality]}, batch.y, batch.index,
-                          {modality: batch.levels[modality]}).to(device)
-            batch = corrupt_batch(batch, protocol, one, model_cfg.num_levels, noise)
-            loss = estimator_mse(model(batch.x[modality]), batch.levels[modality],
-                                 model_cfg.estimator_target)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), train_cfg.grad_clip)
-            opt.step()
-        sched.step()
+    run_epochs(model, opt, range(train_cfg.epochs),
+               lambda epoch: splits.train.batches(train_cfg.batch_size, True, order), step,
+               name=f"bound {modality}", grad_clip=train_cfg.grad_clip, sched=sched,
+               progress=train_cfg.progress)
     return model.eval()
 
 

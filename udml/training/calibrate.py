@@ -26,6 +26,7 @@ from ..data.dataset import MultimodalSplits
 from ..models.encoders import build_encoders
 from ..environment import environment
 from ..seed import seed_everything
+from .loop import run_epochs
 
 GRID = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0)
 
@@ -40,16 +41,17 @@ def unimodal_top_level_accuracy(splits: MultimodalSplits, modality: str, scale: 
     model = nn.Sequential(enc, nn.Linear(enc.out_dim, splits.num_classes))
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=1e-4)
     order, noise = torch.Generator().manual_seed(seed + 1), torch.Generator().manual_seed(seed + 2)
-    train = splits.train
-    for _ in range(epochs):
-        model.train()
-        for batch in train.batches(64, True, order):
-            lv = {modality: torch.randint(1, num_levels + 1, batch.y.shape, generator=noise)}
-            x = apply_noise({modality: batch.x[modality]}, lv, spec, num_levels, noise)[modality]
-            loss = F.cross_entropy(model(x), batch.y)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
+
+    def step(batch, epoch: int):
+        lv = {modality: torch.randint(1, num_levels + 1, batch.y.shape, generator=noise)}
+        x = apply_noise({modality: batch.x[modality]}, lv, spec, num_levels, noise)[modality]
+        logits = model(x)
+        return (F.cross_entropy(logits, batch.y), {}, batch.y.shape[0],
+                (logits.argmax(1) == batch.y).sum().item())
+
+    run_epochs(model, opt, range(epochs), lambda epoch: splits.train.batches(64, True, order),
+               step, name=f"calibrate {modality} at scale {scale:g}",
+               begin=lambda epoch: model.train(), progress=False)
     model.eval()
     val = splits.val
     top = {modality: torch.full((len(val),), num_levels, dtype=torch.long)}

@@ -148,39 +148,22 @@ def train(model: MultimodalModel, splits: MultimodalSplits, specs: dict[str, Noi
         start, history = _load_state(state_path, model, opt, sched, (order_gen, noise_gen),
                                      identity, ranks)
     net = ranks.wrap(model) if ranks else model  # forward through DDP, losses from the model
-    bar = tqdm(range(start, cfg.epochs), desc=f"train {model.config.method}", leave=False,
-               disable=not cfg.progress or rank != 0)
-    for epoch in bar:
-        phase = schedule.phase(epoch)
-        model.use_uncertainty = phase.use_uncertainty
+
+    def begin(epoch: int) -> None:
+        model.use_uncertainty = schedule.phase(epoch).use_uncertainty
         net.train()
-        t0, sums, correct, seen = time.perf_counter(), {}, 0, 0
-        for step, batch in enumerate(sampler(epoch)):
-            batch = batch.to(device)
-            if phase.noisy:
-                batch = corrupt_batch(batch, train_protocol, specs, num_levels, noise_gen)
-            with autocast():
-                out = net(batch.x, batch.levels)
-                loss, parts = model.loss(out, batch, epoch)
-            total = loss.item()
-            if not _all_finite(total, ranks):
-                raise FloatingPointError(
-                    f"non-finite loss {total} at epoch {epoch}, step {step} "
-                    f"({model.config.method}, on this rank or another); parts: {parts}. Lower the "
-                    "learning rate or check the inputs.")
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-            opt.step()
-            n = batch.y.shape[0]
-            for k, v in {"total": total, **parts}.items():
-                sums[k] = sums.get(k, 0.0) + v * n
-            correct += (out.logits.argmax(1) == batch.y).sum().item()
-            seen += n
-        sched.step()
-        if ranks:
-            ranks.sync_batchnorm_(model)
-            sums, correct, seen = _sum_over_ranks(sums, correct, seen, ranks)
+
+    def step(batch: Batch, epoch: int):
+        batch = batch.to(device)
+        if schedule.phase(epoch).noisy:
+            batch = corrupt_batch(batch, train_protocol, specs, num_levels, noise_gen)
+        with autocast():
+            out = net(batch.x, batch.levels)
+            loss, parts = model.loss(out, batch, epoch)
+        return loss, parts, batch.y.shape[0], (out.logits.argmax(1) == batch.y).sum().item()
+
+    def end(epoch: int, sums: dict, correct: int, seen: int, started: float) -> dict:
+        phase = schedule.phase(epoch)
         row = {"epoch": epoch, "noisy": phase.noisy, "use_uncertainty": phase.use_uncertainty,
                "lr": opt.param_groups[0]["lr"], "train_acc": correct / seen,
                **{f"loss_{k}": v / seen for k, v in sums.items()},
@@ -188,7 +171,7 @@ def train(model: MultimodalModel, splits: MultimodalSplits, specs: dict[str, Noi
                                               ranks),
                "val_acc_noisy": _val_accuracy(model, splits, specs, num_levels, device, "random",
                                               ranks),
-               "seconds": time.perf_counter() - t0}
+               "seconds": time.perf_counter() - started}
         dep = getattr(model, "dependency", None)
         if dep is not None and int(dep.updates) > 0:
             row["dependency"] = dict(zip(model.modalities, dep.value.tolist()))
@@ -196,12 +179,65 @@ def train(model: MultimodalModel, splits: MultimodalSplits, specs: dict[str, Noi
         if state_path:
             _save_state(state_path, epoch, model, opt, sched, (order_gen, noise_gen), history,
                         identity, ranks)
-        bar.set_postfix(loss=f"{row['loss_total']:.3f}", val=f"{row['val_acc_clean']:.3f}",
-                        samples_per_s=f"{seen / row['seconds']:.0f}")
+        return {"loss": f"{row['loss_total']:.3f}", "val": f"{row['val_acc_clean']:.3f}",
+                "samples_per_s": f"{seen / row['seconds']:.0f}"}
+
+    run_epochs(model, opt, range(start, cfg.epochs), sampler, step,
+               name=f"train {model.config.method}",
+               grad_clip=cfg.grad_clip, sched=sched, ranks=ranks, begin=begin, end=end,
+               progress=cfg.progress)
     if ranks:
         ranks.unwrap(model)
     model.eval()
     return history
+
+
+def run_epochs(model: torch.nn.Module, opt: torch.optim.Optimizer, epochs: Iterable[int],
+               batches: Callable[[int], Iterable], step: Callable, *, name: str,
+               grad_clip: float | None = None, sched=None, ranks: Ranks | None = None,
+               begin: Callable[[int], None] | None = None, end: Callable[..., dict] | None = None,
+               progress: bool = True) -> None:
+    """The one optimisation loop, behind every training in udml (the fusion models, the bound's
+    level regressors, the noise calibration's unimodal classifiers, the torchrun path).
+
+    For each epoch: ``begin(epoch)``; for each item of ``batches(epoch)``, ``step(item, epoch)``
+    returns (loss, named float parts, samples n, correct predictions); a non-finite loss (on
+    this rank or, under ``ranks``, any other) stops training with an error naming the epoch,
+    step and parts; then zero_grad, backward, gradient-norm clipping at ``grad_clip`` (None: no
+    clipping) and the optimiser step.  At the epoch end: ``sched.step()``, under ``ranks`` the
+    batch-norm statistics averaged and the sums added over the ranks, and ``end(epoch, sums,
+    correct, seen, started)`` with the epoch's n-weighted loss sums ("total" and each part)
+    returns the progress bar's postfix.
+    """
+    bar = tqdm(epochs, desc=name, leave=False,
+               disable=not progress or (ranks is not None and ranks.rank != 0))
+    for epoch in bar:
+        if begin:
+            begin(epoch)
+        started, sums, correct, seen = time.perf_counter(), {}, 0, 0
+        for i, item in enumerate(batches(epoch)):
+            loss, parts, n, right = step(item, epoch)
+            total = loss.item()
+            if not _all_finite(total, ranks):
+                raise FloatingPointError(
+                    f"non-finite loss {total} at epoch {epoch}, step {i} ({name}, on this rank "
+                    f"or another); parts: {parts}. Lower the learning rate or check the inputs.")
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            if grad_clip is not None:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+            opt.step()
+            for k, v in {"total": total, **parts}.items():
+                sums[k] = sums.get(k, 0.0) + v * n
+            correct += right
+            seen += n
+        if sched is not None:
+            sched.step()
+        if ranks:
+            ranks.sync_batchnorm_(model)
+            sums, correct, seen = _sum_over_ranks(sums, correct, seen, ranks)
+        if end:
+            bar.set_postfix(**(end(epoch, sums, correct, seen, started) or {}))
 
 
 def _all_finite(loss: float, ranks: Ranks | None) -> bool:
