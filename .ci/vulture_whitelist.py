@@ -6,5 +6,3 @@ log_message  # noqa: F821
 # fields of result records, returned to the caller and printed in the chapters' tables
 std_diff  # noqa: F821
 notes  # noqa: F821
-# the tidy-row reader of merged results files (udml.experiments.merge)
-load_rows  # noqa: F821

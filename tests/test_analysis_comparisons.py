@@ -5,8 +5,8 @@ from _toy_results import SEEDS, toy_merged
 
 from udml.analysis.comparisons import (accuracy_table, compare, find_results, fmt_diff, fmt_summary,
                               group_scores, level_curves, load_experiment, markdown_table,
-                              modalities, num_levels, paired_groups, protocol_groups,
-                              series, summary, sweep_cost, top_level_scales)
+                              paired_groups, protocol_groups, summary, sweep_cost,
+                              top_level_scales)
 from udml.experiments.files import write_results
 
 T975_2 = 4.302652729911275  # t quantile 0.975 with 2 degrees of freedom
@@ -18,26 +18,8 @@ def _toy():
                        "udml": ([0.8, 0.7, 0.9], {("gaussian", "one:b@3"): [0.9, 0.8, 1.0]})})
 
 
-def test_series_is_keyed_by_seed_and_skips_missing_values():
+def test_protocol_groups():
     m = _toy()
-    assert series(m, "static", "accuracy", "gaussian", "clean") == {0: 0.8, 1: 0.7, 2: 0.9}
-    m["metrics"]["default"]["static"]["accuracy"]["gaussian"]["clean"][1] = None
-    assert series(m, "static", "accuracy", "gaussian", "clean") == {0: 0.8, 2: 0.9}
-
-
-def test_series_errors_name_the_missing_piece():
-    m = _toy()
-    with pytest.raises(KeyError, match="no results for method 'qmf'"):
-        series(m, "qmf", "accuracy")
-    with pytest.raises(KeyError, match="accuracy/nope"):
-        series(m, "static", "accuracy", "nope")
-    with pytest.raises(ValueError, match="not a list over the 3 seeds"):
-        series(m, "static", "accuracy", "gaussian")
-
-
-def test_modalities_levels_and_groups():
-    m = _toy()
-    assert modalities(m) == ["a", "b"] and num_levels(m) == 3
     groups = protocol_groups(m)
     assert list(groups) == ["clean", "a noisy", "b noisy", "all noisy", "random", "unseen: blur"]
     assert groups["b noisy"] == [("gaussian", "one:b@2"), ("gaussian", "one:b@3")]
@@ -51,6 +33,11 @@ def test_group_scores_average_the_protocols_per_seed():
     assert got == pytest.approx({0: 0.85, 1: 0.75, 2: 0.95})
     with pytest.raises(ValueError, match="at least one protocol"):
         group_scores(m, "udml", [])
+    with pytest.raises(KeyError, match=r"no accuracy under \[\('gaussian', 'one:c@2'\)\]"):
+        group_scores(m, "udml", [("gaussian", "clean"), ("gaussian", "one:c@2")])
+    m = _toy()
+    m["metrics"]["default"]["udml"]["accuracy"]["gaussian"]["one:b@2"][1] = None
+    assert list(group_scores(m, "udml", protocol_groups(m)["b noisy"])) == [0, 2]  # all or none
 
 
 def test_summary_by_hand():
@@ -119,6 +106,10 @@ def test_level_curves_start_at_the_clean_accuracy_and_can_be_differences():
 
 def test_sweep_cost_sums_the_runs():
     assert sweep_cost(_toy()) == {"jobs": 6, "cpu_seconds": 30.0, "seconds": 60.0}
+    m = _toy()
+    m["metrics"]["default"]["udml"]["cpu_seconds"][0] = None  # its wall time counts instead
+    m["metrics"]["default"]["static"]["seconds"][2] = None  # no run
+    assert sweep_cost(m) == {"jobs": 5, "cpu_seconds": 30.0, "seconds": 50.0}
 
 
 def test_formatting():

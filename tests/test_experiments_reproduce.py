@@ -33,7 +33,7 @@ def test_rerun_difference_is_zero_for_a_reproduced_run_and_finds_the_worst_value
     rec["metrics"]["blur"]["protocols"]["random"]["accuracy"] += 0.25
     got = rerun_difference(rec, m, "udml", 1)
     assert got["max_abs_diff"] == pytest.approx(0.25)
-    assert got["worst"] == ("accuracy", "blur", "random", None)
+    assert got["worst"] == ("accuracy", "blur", "random", None, None)
     assert got["median_rel_diff"] == 0.0  # one metric of 42 moved
     for kind in rec["metrics"].values():  # every accuracy and unimodal accuracy drifts by 0.1
         for protocol in kind["protocols"].values():

@@ -12,8 +12,8 @@ from udml.experiments import runner as sweep
 from udml.training.evaluate import standard_protocols
 from udml.experiments.jobs import unseen_protocols
 from udml.experiments.registry import Experiment, get_experiment
-from udml.experiments.merge import (by_seed, load_rows, merge_runs, protocol_level, read_merged,
-                                select)
+from udml.experiments.merge import merge_runs, read_merged
+from udml.experiments.table import results_table
 
 SMOKE = get_experiment("smoke")
 MODALITIES = ["fou", "pix"]
@@ -176,27 +176,25 @@ def test_failed_job_is_reported_and_its_dataset_not_merged(copy, monkeypatch):
         merge_runs(SMOKE, "mfeat", copy)
 
 
-def test_tidy_rows(smoke):
+def test_the_merged_file_reads_as_one_table(smoke):
     out, paths, _ = smoke
-    rows = load_rows(out / "smoke")
-    assert rows == load_rows(paths[0]) == load_rows(paths)
-    keys = {"dataset", "variant", "method", "seed", "kind", "protocol", "metric", "modality",
-            "level", "value"}
-    assert all(set(r) == keys for r in rows)
-    acc = select(rows, metric="accuracy")
+    t = results_table(out / "smoke")
+    assert t.equals(results_table(paths[0])) and t.equals(results_table(paths))
+    acc = t[t.metric == "accuracy"]
     n_protocols = (len(standard_protocols(MODALITIES, 11))
                    + 3 * len(unseen_protocols(MODALITIES, 11)))
     assert len(acc) == len(SMOKE.methods) * len(SMOKE.seeds) * n_protocols
     merged = read_merged(paths[0])
-    clean = by_seed(rows, method="udml", kind="gaussian", protocol="clean", metric="accuracy")
+    clean = acc[(acc.method == "udml") & (acc.kind == "gaussian") & (acc.protocol == "clean")]
     stored = merged["metrics"]["default"]["udml"]["accuracy"]["gaussian"]["clean"]
-    assert clean == dict(zip([0, 1], stored))
-    lv = select(rows, method="static", kind="gaussian", protocol="one:pix@7", metric="accuracy")
-    assert {r["level"] for r in lv} == {7}
-    sp = select(rows, method="udml", kind="blur", metric="spearman_overall", modality="pix")
-    assert len(sp) == 2 and {r["protocol"] for r in sp} == {"random"}
-    with pytest.raises(ValueError, match="more than one value per seed"):
-        by_seed(rows, method="udml", metric="accuracy")
+    assert dict(zip(clean.seed, clean.value)) == dict(zip([0, 1], stored))
+    lv = acc[(acc.method == "static") & (acc.kind == "gaussian") & (acc.protocol == "one:pix@7")]
+    assert set(lv.level) == {7}
+    sp = t[(t.method == "udml") & (t.kind == "blur") & (t.metric == "spearman")
+           & (t.modality == "pix") & (t.range == "overall")]
+    assert sp.seed.tolist() == [0, 1]
+    history = t[(t.method == "udml") & (t.metric == "epoch_dependency") & (t.seed == 0)]
+    assert history.epoch.max() == merged["config"]["variants"]["default"]["train"]["epochs"]
 
 
 def test_readers_refuse_other_files(smoke, tmp_path):
@@ -205,12 +203,10 @@ def test_readers_refuse_other_files(smoke, tmp_path):
     with pytest.raises(ValueError, match="not a merged sweep file"):
         read_merged(run)
     with pytest.raises(FileNotFoundError, match="no merged results"):
-        load_rows(tmp_path)
+        results_table(tmp_path)
 
 
-def test_protocol_level_and_unseen_protocols():
-    assert [protocol_level(p) for p in ("clean", "one:pix@7", "all@11", "random", None)] == [
-        1, 7, 11, None, None]
+def test_unseen_protocols():
     assert unseen_protocols(["b", "a"], 11) == [
         "one:a@11", "one:a@6", "one:b@11", "one:b@6", "all@11", "random"]
 

@@ -21,6 +21,7 @@ and for the bound's estimates with the same D.
 from __future__ import annotations
 
 from .comparisons import DEFAULT_VARIANT, modalities, num_levels, series
+from .queries import values
 from .stats import mean
 from ..experiments.jobs import SEEN_KIND
 
@@ -40,8 +41,14 @@ def score_spearman(merged: dict, method: str, score: str, modality: str, rng: st
 def score_means(merged: dict, method: str, score: str, modality: str,
                 variant: str = DEFAULT_VARIANT, kind: str = SEEN_KIND) -> list[float]:
     """The score's mean per level 1..L, averaged over the seeds."""
-    node = merged["metrics"][variant][method]["calibration"][kind][score][modality]["mean"]
-    return [mean([seed[i] for seed in node]) for i in range(len(node[0]))]
+    rows = values(merged, method, "calibration_mean", variant=variant)
+    rows = rows[(rows.kind == kind) & (rows.score == score) & (rows.modality == modality)]
+    if rows.empty:
+        raise KeyError(f"{merged['dataset']}/{variant}/{method}: no calibration of {score} for "
+                       f"{modality} under {kind}")
+    per_level = rows.pivot(index="level", columns="seed", values="value")
+    per_level = per_level[[s for s in merged["seeds"] if s in per_level.columns]]
+    return [mean(v) for v in per_level.values.tolist()]
 
 
 def bound_spearman(bound: dict, modality: str, rng: str) -> dict[int, float]:

@@ -24,6 +24,7 @@ from scipy.stats import binomtest
 
 from .comparisons import (DEFAULT_VARIANT, compare, has_method, modalities, paired_groups,
                           series, summary)
+from .queries import values
 from .stats import holm
 from ..experiments.jobs import SEEN_KIND
 from ..method.dependency import normalised_dependency
@@ -108,7 +109,7 @@ def easy_modality(merged: dict, variant: str = DEFAULT_VARIANT, method: str = "s
     unimodal branch is most accurate on clean data (``method``'s, else the first method's)."""
     infos = list(merged["config"]["data"].values())
     planted = infos[0].get("easy") if infos else None
-    have = [m for m in merged["methods"] if m in merged["metrics"].get(variant, {})]
+    have = [m for m in merged["methods"] if has_method(merged, m, variant)]
     if not have:
         raise ValueError(f"{merged['dataset']}: no methods under variant {variant!r}")
     ref = method if method in have else have[0]
@@ -123,26 +124,27 @@ def easy_modality(merged: dict, variant: str = DEFAULT_VARIANT, method: str = "s
 def dependency_history(merged: dict, method: str, variant: str = DEFAULT_VARIANT) -> dict:
     """Per-epoch alpha per modality: {"epochs": [1..E], "seeds": [...], "alpha": {m: [[per
     epoch] per seed]}, "first_noisy": first epoch (1-based) on noisy data, or None}."""
-    hist = merged["metrics"][variant][method]["history"]
-    if "dependency" not in hist:
-        raise KeyError(f"{merged['dataset']}/{variant}/{method}: no per-epoch dependency")
+    where = f"{merged['dataset']}/{variant}/{method}"
+    rows = values(merged, method, "epoch_dependency", variant=variant)
+    if rows.empty:
+        raise KeyError(f"{where}: no per-epoch dependency")
     mods = modalities(merged)
-    alpha, seeds = {m: [] for m in mods}, []
-    for i, seed in enumerate(merged["seeds"]):
-        per = [hist["dependency"][m][i] for m in mods]
-        if any(p is None for p in per):
-            continue
-        seeds.append(seed)
-        normalised = normalised_dependency(np.array(per, dtype=float))  # (M, E)
+    # a row per (seed, epoch), a column per modality: the seeds with every modality tracked
+    d = rows.pivot(index=["seed", "epoch"], columns="modality", values="value")
+    by_seed = dict(iter(d.reindex(columns=mods).dropna().groupby(level="seed")))
+    seeds = [s for s in merged["seeds"] if s in by_seed]
+    if not seeds:
+        raise ValueError(f"{where}: no seed has a dependency history")
+    alpha = {m: [] for m in mods}
+    for seed in seeds:
+        normalised = normalised_dependency(np.array(by_seed[seed].to_numpy().T))  # (M, E)
         for j, m in enumerate(mods):
             alpha[m].append(normalised[j].tolist())
-    noisy = next((n for n in hist["noisy"] if n is not None), [])
-    first = next((e + 1 for e, flag in enumerate(noisy) if flag), None)
-    if not seeds:
-        raise ValueError(f"{merged['dataset']}/{variant}/{method}: no seed has a dependency "
-                         "history")
+    noisy = values(merged, method, "noisy", variant=variant)
+    flags = noisy[noisy.seed == noisy.seed.iloc[0]] if len(noisy) else noisy  # the first seed's
+    on = flags.epoch[flags.value != 0].tolist()
     return {"epochs": list(range(1, len(alpha[mods[0]][0]) + 1)), "seeds": seeds,
-            "alpha": alpha, "first_noisy": first}
+            "alpha": alpha, "first_noisy": min(on) if on else None}
 
 
 def dependency_bias(merged: dict, variant: str = DEFAULT_VARIANT, methods=("udml", "oracle"),
@@ -156,7 +158,7 @@ def dependency_bias(merged: dict, variant: str = DEFAULT_VARIANT, methods=("udml
     if not 0.0 < early_fraction <= 1.0:
         raise ValueError(f"early_fraction must be in (0, 1], got {early_fraction}")
     method = next((m for m in methods if has_method(merged, m, variant)
-                   and "dependency" in merged["metrics"][variant][m]["history"]), None)
+                   and len(values(merged, m, "epoch_dependency", variant=variant))), None)
     if method is None:
         return _not_measured(f"none of {list(methods)} tracked the dependency")
     easy = easy_modality(merged, variant)

@@ -1,9 +1,9 @@
 """Per-seed numbers out of merged results files, grouped by protocol, summarised over seeds and
 compared paired: the building blocks of `udml.analysis.claims` and of the experiments chapter.
 
-A merged file (`udml.experiments.merge.merge_runs`) holds, for every variant and method, lists
-aligned with its ``seeds``. Here they become ``{seed: value}`` mappings, so that two methods (or
-two experiments run on the same seeds) are compared seed by seed with `udml.analysis.stats.paired`.
+The numbers are queries on the files' tidy table (`udml.analysis.queries`), read as ``{seed:
+value}`` mappings, so that two methods (or two experiments run on the same seeds) are compared
+seed by seed with `udml.analysis.stats.paired`.
 
     results = load_experiment("results/main")           {dataset: merged}
     series(merged, "udml", "accuracy", "gaussian", "clean")        {seed: value}
@@ -15,14 +15,16 @@ two experiments run on the same seeds) are compared seed by seed with `udml.anal
 from __future__ import annotations
 
 import math
+from functools import reduce
+from operator import add
 from pathlib import Path
 
 from ..experiments.registry import DATASET_NAMES
+from .queries import (DEFAULT_VARIANT, has_method, modalities, num_levels, pivot, series,
+                      table)
 from .stats import paired, summarise
 from ..experiments.jobs import SEEN_KIND
 from ..experiments.merge import read_merged
-
-DEFAULT_VARIANT = "default"
 
 
 # --- reading ---------------------------------------------------------------------------------
@@ -55,42 +57,6 @@ def find_results(start: str | Path | None = None, name: str = "results",
     return None
 
 
-def has_method(merged: dict, method: str, variant: str = DEFAULT_VARIANT) -> bool:
-    return method in merged["metrics"].get(variant, {})
-
-
-def series(merged: dict, method: str, *path: str,
-           variant: str = DEFAULT_VARIANT) -> dict[int, float]:
-    """{seed: value} of one entry, e.g. series(m, "udml", "accuracy", "gaussian", "clean");
-    seeds without the entry are left out."""
-    node = merged["metrics"].get(variant, {}).get(method)
-    if node is None:
-        raise KeyError(f"{merged['dataset']}: no results for method {method!r} under variant "
-                       f"{variant!r}; it has {sorted(merged['metrics'].get(variant, {}))} under "
-                       f"variants {sorted(merged['metrics'])}")
-    for i, key in enumerate(path):
-        if not isinstance(node, dict) or key not in node:
-            raise KeyError(f"{merged['dataset']}/{variant}/{method}: no entry "
-                           f"{'/'.join(path[:i + 1])}")
-        node = node[key]
-    if not isinstance(node, list) or len(node) != len(merged["seeds"]):
-        raise ValueError(f"{merged['dataset']}/{variant}/{method}/{'/'.join(path)} is not a list "
-                         f"over the {len(merged['seeds'])} seeds")
-    return {s: float(v) for s, v in zip(merged["seeds"], node) if v is not None}
-
-
-def modalities(merged: dict) -> list[str]:
-    """The dataset's modalities, sorted (from the unimodal accuracies of any method)."""
-    for by_method in merged["metrics"].values():
-        for m in by_method.values():
-            return sorted(m["unimodal"][SEEN_KIND]["clean"])
-    raise ValueError(f"{merged['dataset']}: the file holds no methods")
-
-
-def num_levels(merged: dict) -> int:
-    return next(iter(merged["config"]["variants"].values()))["model"]["num_levels"]
-
-
 # --- protocol groups ---------------------------------------------------------------------------
 
 def protocol_groups(merged: dict) -> dict[str, list[tuple[str, str]]]:
@@ -113,9 +79,13 @@ def group_scores(merged: dict, method: str, protocols: list[tuple[str, str]],
     """{seed: mean of ``metric`` over the protocols}, for the seeds that have all of them."""
     if not protocols:
         raise ValueError("a protocol group needs at least one protocol")
-    per = [series(merged, method, metric, kind, p, variant=variant) for kind, p in protocols]
-    seeds = sorted(set.intersection(*(set(s) for s in per)))
-    return {s: sum(v[s] for v in per) / len(per) for s in seeds}
+    wide = pivot(merged, method, metric, ["kind", "protocol"], variant)
+    at = wide.columns.get_indexer(list(protocols))
+    if (at < 0).any():
+        missing = [p for p, i in zip(protocols, at) if i < 0]
+        raise KeyError(f"{merged['dataset']}/{variant}/{method}: no {metric} under {missing}")
+    cells = wide.iloc[:, at].dropna()  # the seeds with every protocol
+    return {s: sum(row) / len(row) for s, row in zip(cells.index.tolist(), cells.values.tolist())}
 
 
 # --- summaries and paired comparisons ------------------------------------------------------------
@@ -168,8 +138,7 @@ def paired_groups(a: dict, a_method: str, b: dict, b_method: str,
 
 def accuracy_table(merged: dict, methods=None, variant: str = DEFAULT_VARIANT) -> dict:
     """{"groups": [...], "methods": [...], "cells": {group: {method: summary}}} of accuracy."""
-    have = merged["metrics"].get(variant, {})  # (a JSON file keeps its keys sorted)
-    methods = [m for m in (methods or merged["methods"]) if m in have]
+    methods = [m for m in (methods or merged["methods"]) if has_method(merged, m, variant)]
     if not methods:
         raise ValueError(f"{merged['dataset']}: none of the methods under variant {variant!r}")
     groups = protocol_groups(merged)
@@ -239,17 +208,15 @@ def top_level_scales(merged: dict, method: str = "udml", variant: str = DEFAULT_
 # --- cost ----------------------------------------------------------------------------------------
 
 def sweep_cost(merged: dict) -> dict:
-    """Jobs, total CPU seconds and total wall seconds of the runs behind one merged file."""
-    cpu = wall = 0.0
-    jobs = 0
-    for by_method in merged["metrics"].values():
-        for m in by_method.values():
-            for c, w in zip(m.get("cpu_seconds", []), m.get("seconds", [])):
-                if w is not None:
-                    jobs += 1
-                    wall += w
-                    cpu += c if c is not None else w
-    return {"jobs": jobs, "cpu_seconds": cpu, "seconds": wall}
+    """Jobs, total CPU seconds and total wall seconds of the runs behind one merged file (a run
+    without its CPU time counts its wall time)."""
+    t, keys = table(merged), ["variant", "method", "seed"]
+    runs = t[t.metric == "seconds"].merge(t.loc[t.metric == "cpu_seconds", [*keys, "value"]],
+                                          on=keys, how="left", suffixes=("", "_cpu"))
+    cpu = runs.value_cpu.fillna(runs.value)
+    # added one run after the other, in the file's order
+    return {"jobs": len(runs), "cpu_seconds": reduce(add, cpu.tolist(), 0.0),
+            "seconds": reduce(add, runs.value.tolist(), 0.0)}
 
 
 # --- text ----------------------------------------------------------------------------------------

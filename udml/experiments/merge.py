@@ -1,10 +1,9 @@
-"""The results files of a sweep: merging one dataset's run files into one file, and reading the
-merged files back as tidy rows for the chapter.
+"""The results files of a sweep: merging one dataset's run files into one file.
 
     merge_runs(experiment, "mfeat", "results")   -> results/<experiment>/mfeat.json
-    rows = load_rows("results/main")              one dict per value (dataset, variant, method,
-                                                  seed, kind, protocol, metric, modality, level)
-    by_seed(rows, method="udml", metric="accuracy", protocol="clean", ...)   {seed: value}
+    read_merged("results/main/mfeat.json")        the record, its layout checked
+
+`udml.experiments.table.results_table` reads the merged files back as one tidy table.
 """
 from __future__ import annotations
 
@@ -15,7 +14,7 @@ from .files import read_layout, write_results
 from .jobs import SEEN_KIND, load_run, make_jobs, unseen_protocols
 
 LAYOUT = "udml-sweep-1"
-# what the readers (tidy_rows, udml.comparisons, udml.claims) take from a merged file
+# what the readers (udml.experiments.table, udml.analysis) take from a merged file
 MERGED_ENTRIES = {"dataset": str, "seeds": list, "variants": list, "methods": list, "kinds": list,
                   "protocols": dict, "config": dict, "metrics": dict}
 HISTORY_FIELDS = ("noisy", "use_uncertainty", "train_acc", "val_acc_clean", "val_acc_noisy",
@@ -31,11 +30,13 @@ def stack_seeds(items: list):
     return {k: stack_seeds([i.get(k) if isinstance(i, dict) else None for i in items]) for k in keys}
 
 
-def _run_metrics(rec: dict) -> dict:
-    """One run's metrics regrouped metric-first: accuracy/unimodal/... -> kind -> protocol."""
+def regroup_metrics(metrics: dict) -> dict:
+    """A run's evaluation metrics (kind -> protocol -> accuracy/unimodal/...) regrouped
+    section-first as a merged file holds them (accuracy/unimodal/... -> kind -> protocol), with
+    one value where the merged file has a list over the seeds."""
     out: dict = {"accuracy": {}, "unimodal": {}, "mean_weights": {}, "mean_scores": {},
                  "spearman": {}, "calibration": {}}
-    for kind, report in rec["metrics"].items():
+    for kind, report in metrics.items():
         for label, entry in report["protocols"].items():
             for key in ("accuracy", "unimodal", "mean_weights", "mean_scores"):
                 if key in entry:
@@ -45,8 +46,14 @@ def _run_metrics(rec: dict) -> dict:
                 out[key][kind] = report[key]
     out = {k: v for k, v in out.items() if v}
     for key in ("dependency", "dependency_normalised"):  # a property of the model, not of a kind
-        if key in rec["metrics"][SEEN_KIND]:
-            out[key] = rec["metrics"][SEEN_KIND][key]
+        if key in metrics.get(SEEN_KIND, {}):
+            out[key] = metrics[SEEN_KIND][key]
+    return out
+
+
+def _run_metrics(rec: dict) -> dict:
+    """One run's metrics, history and times as a merged file holds them (for one seed)."""
+    out = regroup_metrics(rec["metrics"])
     hist = rec["history"]
     out["history"] = {f: [row.get(f) for row in hist] for f in HISTORY_FIELDS}
     mods = sorted({m for row in hist for m in row.get("dependency", {})})
@@ -145,81 +152,3 @@ def merge_runs(exp: Experiment, dataset: str, out_dir: str | Path = "results",
 def read_merged(path: str | Path) -> dict:
     """A merged results file written by `merge_runs` (a clear error for any other file)."""
     return read_layout(path, LAYOUT, MERGED_ENTRIES, "merged sweep file")
-
-
-def protocol_level(label: str | None) -> int | None:
-    """The noise level a protocol label names: clean 1, one:pix@7 / all@7 7, random None."""
-    if label is None or label.startswith("random"):
-        return None
-    from ..corrupt import protocol_from_string
-    return getattr(protocol_from_string(label), "level", 1)
-
-
-def tidy_rows(merged: dict) -> list[dict]:
-    """One row per value: dataset, variant, method, seed, kind, protocol, metric, modality, level,
-    value.  metric is accuracy, unimodal_accuracy, weight, spearman_{overall,low,high} (under the
-    random protocol), or, with kind and protocol None, dependency, dependency_normalised, seconds,
-    cpu_seconds; modality is None for whole-model metrics; level comes from the protocol label."""
-    rows, seeds, ds = [], merged["seeds"], merged["dataset"]
-    rand = {k: [p for p in ps if p.startswith("random")][-1:] or [None]
-            for k, ps in merged["protocols"].items()}
-
-    def emit(variant, method, kind, protocol, metric, modality, values):
-        if len(values) != len(seeds):  # a short list would shift values onto the wrong seeds
-            raise ValueError(f"{ds}/{variant}/{method}: {metric} ({kind}, {protocol}, {modality}) "
-                             f"holds {len(values)} values for the {len(seeds)} seeds {seeds}")
-        for seed, value in zip(seeds, values):
-            if value is not None:
-                rows.append({"dataset": ds, "variant": variant, "method": method, "seed": seed,
-                             "kind": kind, "protocol": protocol, "metric": metric,
-                             "modality": modality, "level": protocol_level(protocol),
-                             "value": value})
-
-    for variant, by_method in merged["metrics"].items():
-        for method, m in by_method.items():
-            for kind, by_p in m.get("accuracy", {}).items():
-                for p, vals in by_p.items():
-                    emit(variant, method, kind, p, "accuracy", None, vals)
-            for section, metric in (("unimodal", "unimodal_accuracy"), ("mean_weights", "weight")):
-                for kind, by_p in m.get(section, {}).items():
-                    for p, by_mod in by_p.items():
-                        for mod, vals in by_mod.items():
-                            emit(variant, method, kind, p, metric, mod, vals)
-            for kind, by_mod in m.get("spearman", {}).items():
-                for mod, by_range in by_mod.items():
-                    for rng, vals in by_range.items():
-                        emit(variant, method, kind, rand[kind][0], f"spearman_{rng}", mod, vals)
-            for section in ("dependency", "dependency_normalised"):
-                for mod, vals in m.get(section, {}).items():
-                    emit(variant, method, None, None, section, mod, vals)
-            for metric in ("seconds", "cpu_seconds"):
-                emit(variant, method, None, None, metric, None, m.get(metric, []))
-    return rows
-
-
-def load_rows(source: str | Path | list) -> list[dict]:
-    """Tidy rows of merged files: a file, a list of files, or an experiment folder (its *.json)."""
-    if isinstance(source, (str, Path)) and Path(source).is_dir():
-        paths = sorted(Path(source).glob("*.json"))
-        if not paths:
-            raise FileNotFoundError(f"no merged results files (*.json) in {source}")
-    else:
-        paths = [source] if isinstance(source, (str, Path)) else list(source)
-    return [row for p in paths for row in tidy_rows(read_merged(p))]
-
-
-def select(rows: list[dict], **where) -> list[dict]:
-    """The rows whose fields equal every ``where`` entry, e.g. select(rows, metric="accuracy")."""
-    return [r for r in rows if all(r.get(k) == v for k, v in where.items())]
-
-
-def by_seed(rows: list[dict], **where) -> dict[int, float]:
-    """{seed: value} of the rows matching ``where``; an error if a seed matches twice (the
-    criteria do not pin one value per seed) -- the input of `udml.analysis.stats.paired`."""
-    out: dict[int, float] = {}
-    for r in select(rows, **where):
-        if r["seed"] in out:
-            raise ValueError(f"more than one value per seed for {where}; add criteria "
-                             "(dataset, variant, method, kind, protocol, metric, modality)")
-        out[r["seed"]] = r["value"]
-    return out

@@ -15,10 +15,16 @@ import dataclasses
 import numpy as np
 import torch
 
-from ..analysis.comparisons import DEFAULT_VARIANT
+from ..analysis.queries import DEFAULT_VARIANT, has_method, values
 from .registry import Experiment, get_experiment
-from .jobs import SEEN_KIND, Job, make_jobs
+from .jobs import Job, make_jobs
+from .merge import regroup_metrics, stack_seeds
 from .runner import run_job
+from .table import results_table
+
+# the metrics of the results table a re-run is compared on, and what names one value of them
+COMPARED = ("accuracy", "unimodal_accuracy", "weight", "spearman", "dependency")
+KEY = ("metric", "kind", "protocol", "modality", "range")
 
 
 def find_job(experiment: str | Experiment, dataset: str, method: str, seed: int,
@@ -47,41 +53,11 @@ def rerun(job: Job, device: str = "cpu") -> dict:
         torch.set_num_threads(threads)
 
 
-def _flatten_run(metrics: dict) -> dict[tuple, float]:
-    """A run record's metrics as {(metric, kind, protocol, modality): value}."""
-    out = {}
-    for kind, report in metrics.items():
-        for p, entry in report["protocols"].items():
-            out[("accuracy", kind, p, None)] = entry["accuracy"]
-            for section in ("unimodal", "mean_weights"):
-                for mod, v in entry.get(section, {}).items():
-                    out[(section, kind, p, mod)] = v
-        for mod, by_range in report.get("spearman", {}).items():
-            for rng, v in by_range.items():
-                out[("spearman", kind, rng, mod)] = v
-    for mod, v in metrics.get(SEEN_KIND, {}).get("dependency", {}).items():
-        out[("dependency", None, None, mod)] = v
-    return out
-
-
-def _flatten_merged(node: dict, i: int) -> dict[tuple, float]:
-    """The same keys as `_flatten_run` for seed position ``i`` of a merged method entry."""
-    out = {}
-    for kind, by_p in node.get("accuracy", {}).items():
-        for p, vals in by_p.items():
-            out[("accuracy", kind, p, None)] = vals[i]
-    for section in ("unimodal", "mean_weights"):
-        for kind, by_p in node.get(section, {}).items():
-            for p, by_mod in by_p.items():
-                for mod, vals in by_mod.items():
-                    out[(section, kind, p, mod)] = vals[i]
-    for kind, by_mod in node.get("spearman", {}).items():
-        for mod, by_range in by_mod.items():
-            for rng, vals in by_range.items():
-                out[("spearman", kind, rng, mod)] = vals[i]
-    for mod, vals in node.get("dependency", {}).items():
-        out[("dependency", None, None, mod)] = vals[i]
-    return out
+def _compared(rows) -> dict[tuple, float]:
+    """{(metric, kind, protocol, modality, range): value} of one seed's table rows of the
+    metrics a re-run is checked on."""
+    rows = rows[rows.metric.isin(COMPARED)]
+    return dict(zip(rows[list(KEY)].itertuples(index=False, name=None), rows.value.tolist()))
 
 
 def rerun_difference(record: dict, merged: dict, method: str, seed: int,
@@ -92,17 +68,20 @@ def rerun_difference(record: dict, merged: dict, method: str, seed: int,
     accuracies count alike)."""
     if seed not in merged["seeds"]:
         raise ValueError(f"seed {seed} is not among the file's seeds {merged['seeds']}")
-    node = merged["metrics"].get(variant, {}).get(method)
-    if node is None:
+    if not has_method(merged, method, variant):
         raise KeyError(f"{merged['dataset']}: no method {method!r} under variant {variant!r}")
-    rerun = _flatten_run(record["metrics"])
-    stored = _flatten_merged(node, merged["seeds"].index(seed))
+    stored = values(merged, method, *COMPARED, variant=variant)
+    stored = _compared(stored[stored.seed == seed])
+    # the run as a merged record of its one seed, read by the same reader
+    run = {**merged, "seeds": [seed], "variants": [variant], "methods": [method],
+           "metrics": {variant: {method: stack_seeds([regroup_metrics(record["metrics"])])}}}
+    rerun = _compared(results_table(run))
     if set(rerun) != set(stored):
         raise ValueError(f"the re-run and the file hold different metrics: only in the re-run "
                          f"{sorted(set(rerun) - set(stored), key=str)[:5]}, only in the file "
                          f"{sorted(set(stored) - set(rerun), key=str)[:5]}")
-    diffs = {k: abs(float(rerun[k]) - float(stored[k])) for k in rerun}
+    diffs = {k: abs(rerun[k] - stored[k]) for k in rerun}
     worst = max(diffs, key=diffs.get)
-    relative = sorted(diff / max(1.0, abs(float(stored[k]))) for k, diff in diffs.items())
+    relative = sorted(diff / max(1.0, abs(stored[k])) for k, diff in diffs.items())
     return {"compared": len(diffs), "max_abs_diff": diffs[worst], "worst": worst,
             "median_rel_diff": float(np.median(relative))}
