@@ -66,7 +66,8 @@ def has_method(merged: dict, method: str, variant: str = DEFAULT_VARIANT) -> boo
 
 def values(merged: dict, method: str, *metrics: str, variant: str = DEFAULT_VARIANT
            ) -> pd.DataFrame:
-    """The table rows of some metrics of one method, metric by metric (none where it has none)."""
+    """The table rows of some metrics of one method, metric by metric (none where it has none);
+    the rows are the kept ones: read them, do not change them."""
     parts = _table(merged).parts
     found = [parts[k] for k in ((variant, method, m) for m in metrics) if k in parts]
     return found[0] if len(found) == 1 else pd.concat(found) if found else results_table([])
