@@ -735,7 +735,7 @@ glue_verdicts("gamma0_vs_naive", {d: r["comparison"].get("against", {}).get("nai
 # %%
 rows = []
 for dataset, merged in main.items():
-    if "udml" not in merged["metrics"]["default"]:
+    if not has_method(merged, "udml"):
         continue
     floor = 1 / (len(modalities(merged)) + 1)
     scales = top_level_scales(merged, "udml")

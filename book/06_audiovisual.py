@@ -106,6 +106,7 @@ from udml.av.noise import GAUSSIAN_TOP
 from udml.av.profiles import REFERENCE as AV_REFERENCE
 from udml.av.reference import REFERENCE_CREMAD
 from udml.analysis.comparisons import find_results, load_experiment, series, summary, sweep_cost
+from udml.analysis.queries import values
 from udml.config import ModelConfig, TrainConfig
 from udml.corrupt import apply_noise, levels_to_strength
 from udml.training.evaluate import evaluate
@@ -836,7 +837,7 @@ display(Markdown("| split | method | modality | rho, all levels | rho, low | rho
 fig = exp_plots.plot_dependency_history(
     {f"{SPLIT_NAMES.get(d, d)}, {method}": claims.dependency_history(merged, method)
      for d, merged in bench.items() for method in ("udml", "oracle")
-     if "dependency" in merged["metrics"]["default"][method]["history"]}, ncols=2)
+     if not values(merged, method, "epoch_dependency").empty}, ncols=2)
 glue_figure("fig-av-dependency", fig)
 
 # %% [markdown]
