@@ -32,10 +32,15 @@ VAL_NOISE_SEED = 12345  # the validation split is corrupted the same way at ever
 
 
 def make_optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
+    """The run's optimiser, with the multi-tensor (foreach) update: on the CPU torch otherwise
+    loops over the parameter tensors in Python (on CUDA foreach is already the default). It gives
+    the same bits as the loop (torch 2.13, CPU: a re-run of main/mfeat/udml seed 0 matches the
+    committed file exactly) and saves about a third of the optimiser's time per step."""
     if cfg.optimizer == "sgd":
         return torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum,
-                               weight_decay=cfg.weight_decay)
-    return torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+                               weight_decay=cfg.weight_decay, foreach=True)
+    return torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay,
+                             foreach=True)
 
 
 @torch.no_grad()
@@ -225,7 +230,7 @@ def run_epochs(model: torch.nn.Module, opt: torch.optim.Optimizer, epochs: Itera
             opt.zero_grad(set_to_none=True)
             loss.backward()
             if grad_clip is not None:
-                torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+                torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip, foreach=True)
             opt.step()
             for k, v in {"total": total, **parts}.items():
                 sums[k] = sums.get(k, 0.0) + v * n
