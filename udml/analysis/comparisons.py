@@ -214,7 +214,8 @@ def sweep_cost(merged: dict) -> dict:
     runs = t[t.metric == "seconds"].merge(t.loc[t.metric == "cpu_seconds", [*keys, "value"]],
                                           on=keys, how="left", suffixes=("", "_cpu"))
     cpu = runs.value_cpu.fillna(runs.value)
-    # added one run after the other, in the file's order
+    # added one run after the other, in the file's order (not sum(): from Python 3.12 it adds
+    # floats with compensation, and the chapter's totals would differ across versions)
     return {"jobs": len(runs), "cpu_seconds": reduce(add, cpu.tolist(), 0.0),
             "seconds": reduce(add, runs.value.tolist(), 0.0)}
 

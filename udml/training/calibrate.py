@@ -49,9 +49,9 @@ def unimodal_top_level_accuracy(splits: MultimodalSplits, modality: str, scale: 
         return (F.cross_entropy(logits, batch.y), {}, batch.y.shape[0],
                 (logits.argmax(1) == batch.y).sum().item())
 
+    model.train()
     run_epochs(model, opt, range(epochs), lambda epoch: splits.train.batches(64, True, order),
-               step, name=f"calibrate {modality} at scale {scale:g}",
-               begin=lambda epoch: model.train(), progress=False)
+               step, name=f"calibrate {modality} at scale {scale:g}", progress=False)
     model.eval()
     val = splits.val
     top = {modality: torch.full((len(val),), num_levels, dtype=torch.long)}

@@ -98,8 +98,9 @@ def _load_state(path: Path, model, opt, sched, gens, identity,
 def _state_exists(path: Path | None, ranks: Ranks | None) -> bool:
     """Whether there is a state to resume from, as rank 0 sees it (the same answer on every
     rank)."""
-    found = path is not None and path.exists() if ranks is None or ranks.rank == 0 else None
-    return ranks.broadcast(found) if ranks else found
+    if ranks is None:
+        return path is not None and path.exists()
+    return ranks.broadcast(path is not None and path.exists() if ranks.rank == 0 else None)
 
 
 def train(model: MultimodalModel, splits: MultimodalSplits, specs: dict[str, NoiseSpec],
