@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 from .config import METHODS, ModelConfig, TrainConfig, config_to_dict
+from .numerics import pin_cpu_numerics
 
 
 def _parse_overrides(pairs: list[str]) -> tuple[dict, dict]:
@@ -68,6 +69,7 @@ def _preflight(args, model_over: dict, train_over: dict) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    pin_cpu_numerics()  # before any torch work: the book's bits on any x86-64 CPU
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv and argv[0] == "sweep":
         from .experiments.runner import main as sweep_main

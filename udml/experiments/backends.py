@@ -29,6 +29,8 @@ from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 
 import torch
 
+from ..numerics import pin_cpu_numerics
+
 # The GPU of this local worker process, set once when the pool starts it (None elsewhere).
 _ASSIGNED_DEVICE: str | None = None
 
@@ -55,6 +57,7 @@ def init_local_worker(counter) -> None:
     """Start a local worker: take the next worker index from the shared ``counter``, its GPU
     (`worker_device`), and one torch thread."""
     global _ASSIGNED_DEVICE
+    pin_cpu_numerics()  # before this worker computes anything
     with counter.get_lock():
         index = counter.value
         counter.value += 1
@@ -100,6 +103,8 @@ def run_all(fn: Callable, items: Iterable, jobs: int = 2, cluster=None) -> Itera
         return
     client, own = dask_client(cluster) if cluster is not None else (None, False)
     try:
+        if client is not None:  # every Dask worker, present and future, pins first
+            client.register_worker_callbacks(setup=pin_cpu_numerics)
         pool: Executor = (client.get_executor(pure=False) if client is not None
                           else local_pool(min(jobs, len(items))))
         futures = {pool.submit(fn, item): item for item in items}
