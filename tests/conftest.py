@@ -1,9 +1,15 @@
 """Shared test set-up.
 
-Unit tests run on one torch thread: the workloads are tiny, and it keeps them fast when the
-machine is shared. Figures are drawn off-screen (Agg) and closed after every test.
+The CPU numerics are pinned first, before any torch operation, as the CLI and the chapters pin
+them: the tests that compare with committed results need the book's bits. Unit tests run on one
+torch thread: the workloads are tiny, and it keeps them fast when the machine is shared. Figures
+are drawn off-screen (Agg) and closed after every test.
 """
-import matplotlib
+from udml.numerics import pin_cpu_numerics
+
+pin_cpu_numerics()
+
+import matplotlib  # noqa: E402
 
 matplotlib.use("Agg")
 
