@@ -2,12 +2,13 @@
 
 The package is the library behind the tutorial book: data loaders (`udml.data`), controlled
 corruptions (`udml.corrupt`), the fusion models (`udml.models`), training and evaluation.
-Importing `udml` itself is cheap (torch aside); import the submodules you need. Importing it
-pins the CPU's numerics (`udml.numerics`), so that a seeded run gives the same bits on any x86-64
-machine: import `udml` before computing anything with torch.
+Importing `udml` (or any of its submodules) changes nothing in the process: no environment
+variable, no torch flag. To get the book's bits (the same seeded numbers on any x86-64 CPU), pin
+the CPU's numerics yourself, first, before any torch computation::
+
+    from udml.numerics import pin_cpu_numerics
+    pin_cpu_numerics()
+
+(the command line, the sweep's workers and the chapters do; see `udml.numerics`).
 """
-from .numerics import pin_cpu_numerics
-
 __version__ = "0.1.0"
-
-pin_cpu_numerics()

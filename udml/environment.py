@@ -1,13 +1,15 @@
 """The environment recorded beside every result: library versions, platform, device, threads
-and the CPU numerics in force (`udml.numerics`)."""
+and the CPU numerics in force (`udml.numerics.numerics_in_force`: what torch and MKL compute
+with, read from them, not what the environment variables ask for)."""
 from __future__ import annotations
 
-import os
 import platform
 import sys
 
 import numpy as np
 import torch
+
+from .numerics import numerics_in_force
 
 
 def environment(device: str | torch.device = "cpu") -> dict:
@@ -16,6 +18,4 @@ def environment(device: str | torch.device = "cpu") -> dict:
     return {"udml": __version__, "torch": torch.__version__, "numpy": np.__version__,
             "python": sys.version.split()[0], "platform": platform.platform(terse=True),
             "device": str(device), "threads": torch.get_num_threads(),
-            "numerics": {"cpu_capability": torch.backends.cpu.get_cpu_capability(),
-                         "MKL_CBWR": os.environ.get("MKL_CBWR"),
-                         "mkldnn": torch.backends.mkldnn.enabled}}
+            "numerics": numerics_in_force()}
