@@ -35,6 +35,7 @@ from ..config import config_to_dict
 from ..corrupt.scales import specs_to_dict
 from ..environment import environment
 from ..experiments.files import write_results
+from ..numerics import pin_cpu_numerics
 from ..seed import seed_everything
 from ..training.evaluate import evaluate
 from ..training.loop import train
@@ -119,6 +120,7 @@ def init_process_group(backend: str) -> None:
 
 
 def main(argv=None) -> dict | None:
+    pin_cpu_numerics()  # before this rank computes anything
     args = parse_args(argv)
     if "RANK" not in os.environ:
         raise SystemExit("launch with torchrun, e.g. `torchrun --standalone --nproc_per_node 2 "

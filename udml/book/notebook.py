@@ -8,6 +8,7 @@ import time
 
 import torch
 
+from ..numerics import pin_cpu_numerics
 from ..seed import seed_everything
 from ..training.loop import resolve_device
 
@@ -38,14 +39,18 @@ def glue_figure(name: str, fig) -> None:
 
 
 def setup(device: str, seed: int, profile: str, profiles: dict[str, dict]):
-    """Validate a chapter's parameters cell, seed everything, resolve the device.
+    """Pin the CPU numerics, validate a chapter's parameters cell, seed everything, resolve the
+    device.
 
+    The chapters call it before computing anything, so that the pins take (`udml.numerics`: the
+    same bits on any x86-64 CPU).
     On the CPU, torch runs on one thread: the chapters' models are small (threads buy little), and
     a seeded computation then gives the same numbers on a laptop, on CI and on Colab whatever the
     number of cores, which is what lets nbval compare the stored outputs.
 
     Returns (device, settings of the profile, a seeded torch.Generator, the start time).
     """
+    pin_cpu_numerics()
     if profile not in profiles:
         raise ValueError(f"profile must be one of {sorted(profiles)}, got {profile!r}")
     dev = resolve_device(device)
