@@ -1,7 +1,7 @@
 """Build hook: put the one canonical copy of the shipped files into the wheel.
 
 The data live once, in the repository's data/ folder, and the merged results files of the
-experiments in results/<experiment>/<dataset>.json. Building the wheel copies them into the
+experiments in results/<experiment>/<dataset>.parquet. Building the wheel copies them into the
 package as udml/_data/ and udml/_results/, where `udml.data.files` and
 `udml.analysis.comparisons.find_results` find them after `pip install` (as on Colab, where the
 book's experiments chapter reads the results). A checkout or an editable install reads data/ and
@@ -20,7 +20,7 @@ DATA = ("mfeat.npz", "fsdd.npz", "README.md")  # the archives and their provenan
 def shipped() -> list[tuple[Path, str]]:
     """(source file, its path inside the udml package) for every file the wheel adds."""
     files = [(ROOT / "data" / name, f"_data/{name}") for name in DATA]
-    results = sorted((ROOT / "results").glob("*/*.json"))  # merged files only, not runs/
+    results = sorted((ROOT / "results").glob("*/*.parquet"))  # merged files only, not runs/
     return files + [(p, f"_results/{p.parent.name}/{p.name}") for p in results]
 
 

@@ -64,7 +64,7 @@ import torch
 from IPython.display import Markdown, display
 
 import udml
-from udml.analysis.calibration import bound_means, lever_rows
+from udml.analysis.calibration import lever_rows, score_means, score_spearman
 from udml.analysis.comparisons import find_results, markdown_table
 from udml.analysis.comparisons import modalities as lever_modalities
 from udml.config import ModelConfig, TrainConfig
@@ -81,8 +81,7 @@ from udml.method.probabilistic import kl_to_level_prior, reparameterise
 from udml.method.estimator import NoiseAwareEstimator
 from udml.training.loop import fit
 from udml.training.metrics import calibration_summary, level_ranges
-from udml.experiments.bound import read_bound
-from udml.experiments.merge import read_merged
+from udml.experiments.files import read_results
 from udml.experiments.registry import get_experiment
 from udml.plotting.calibration import plot_calibration
 
@@ -391,8 +390,8 @@ sweeps = {}
 for m in splits.modalities:
     u = level_sweep(udml_model, data, specs, m, L, seed=seed, device=dev)
     q = level_sweep(qmf_model, data, specs, m, L, seed=seed, device=dev)
-    sweeps[m] = {"s_hat": u["s_hat"], "pe_sigma": u["pe_sigma"], "qmf": q["quality"]}
-    assert torch.equal(u["s_hat"].levels[m], q["quality"].levels[m])
+    sweeps[m] = {"s_hat": u["s_hat"], "pe_sigma": u["pe_sigma"], "qmf": q["unreliability"]}
+    assert torch.equal(u["s_hat"].levels[m], q["unreliability"].levels[m])
 SCORES = ("s_hat", "pe_sigma", "qmf")
 raw = {m: {k: level_summary(sweeps[m][k].unreliability[m], sweeps[m][k].levels[m], L)
            for k in SCORES} for m in splits.modalities}
@@ -470,10 +469,10 @@ rand_udml = collect_scores(udml_model, data, specs, "random", L,
                            torch.Generator(device=dev).manual_seed(seed), device=dev)
 rand_qmf = collect_scores(qmf_model, data, specs, "random", L,
                           torch.Generator(device=dev).manual_seed(seed), device=dev)
-assert all(torch.equal(rand_udml["s_hat"].levels[m], rand_qmf["quality"].levels[m])
+assert all(torch.equal(rand_udml["s_hat"].levels[m], rand_qmf["unreliability"].levels[m])
            for m in splits.modalities)  # both models saw the same noisy test set
 rand_preds = {"s_hat": rand_udml["s_hat"], "pe_sigma": rand_udml["pe_sigma"],
-              "qmf": rand_qmf["quality"]}
+              "qmf": rand_qmf["unreliability"]}
 for m in splits.modalities:
     rho[("random", m)] = {k: unreliability_spearman(rand_preds[k], L)[m] for k in SCORES}
 RANGES = ("overall", "low", "high")
@@ -591,7 +590,7 @@ _ = glue("forms_text", Markdown(forms_text))
 # top level keeps (the fusion's goal is a small share: 0.5 or less).
 
 # %% tags=["hide-input"]
-lever_files = {d: read_merged(results_root / "levers" / f"{d}.json") for d in LEVER_DATASETS}
+lever_files = {d: read_results(results_root / "levers" / f"{d}.parquet") for d in LEVER_DATASETS}
 lever_table = {d: {r["variant"]: r for r in lever_rows(f)} for d, f in lever_files.items()}
 variants = list(next(iter(lever_table.values())))
 best_acc = {d: max(r["accuracy random"] for r in rows.values()) for d, rows in lever_table.items()}
@@ -649,8 +648,8 @@ _ = glue("lever_chosen_rho", overall_rho(chosen))
 # estimate per level, beside this chapter's $\hat s$ from the sweep above, on a log axis:
 
 # %% tags=["hide-input"]
-bound = read_bound(results_root / "bound" / "mfeat.json")
-curves = {("mfeat", m): {"s_hat": raw[m]["s_hat"]["mean"].tolist(), "bound": bound_means(bound, m)}
+bound = read_results(results_root / "bound" / "mfeat.parquet")
+curves = {("mfeat", m): {"s_hat": raw[m]["s_hat"]["mean"].tolist(), "bound": score_means(bound, "bound", "bound", m)}
           for m in mods}
 fig = plot_calibration(curves, ncols=2)
 glue_figure("fig-bound", fig)
@@ -660,7 +659,7 @@ for m in mods:
     ours = {k: calibration_summary({lv: sweeps[m][k].unreliability[m][sweeps[m][k].levels[m] == lv]
                                     for lv in range(1, L + 1)}, L)["spearman"] for k in SCORES}
     for rng in RANGE_LABELS:
-        b = sum(bound["metrics"][m]["spearman"][rng]) / len(bound["seeds"])
+        b = sum(score_spearman(bound, "bound", "bound", m, rng).values()) / len(bound["seeds"])
         cal_rows.append([m, RANGE_LABELS[rng], f"{ours['s_hat'][rng]:.2f}", f"{b:.2f}",
                          f"{b - ours['s_hat'][rng]:.2f}", f"{ours['pe_sigma'][rng]:.2f}",
                          f"{abs(ours['pe_sigma'][rng]):.2f}", f"{ours['qmf'][rng]:.2f}"])

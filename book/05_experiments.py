@@ -73,7 +73,7 @@ from IPython.display import Markdown, display
 
 import udml
 from udml.analysis import claims
-from udml.analysis.calibration import (bound_means, calibration_rows, dominance_rows, score_means,
+from udml.analysis.calibration import (calibration_rows, dominance_rows, score_means,
                                        top_level_weight_ratio)
 from udml.analysis.comparisons import (accuracy_table, find_results, has_method, level_curves,
                                        load_experiment, markdown_table, modalities, num_levels,
@@ -86,7 +86,7 @@ from udml.plotting import experiments as plots
 from udml.plotting import experiments_tables as tables
 from udml.plotting.style import METHOD_LABELS
 from udml.experiments.reproduce import find_job, rerun, rerun_difference
-from udml.experiments.bound import read_bound
+from udml.experiments.files import read_results
 from udml.experiments.runner import make_jobs, run_experiment
 from udml.plotting.calibration import plot_calibration
 from udml.training.metrics import level_ranges
@@ -172,13 +172,13 @@ display(Markdown(markdown_table(["experiment", "datasets", "methods", "seeds", "
 # ## The results files
 #
 # The sweep writes one merged file per experiment and dataset, `results/<experiment>/
-# <dataset>.json`, holding the resolved configuration, the seeds, the library and torch versions,
-# the device, and every metric per method, protocol, level and seed. The next cell obtains them
+# <dataset>.parquet`, one table holding the resolved configuration, the seeds, the library and torch versions,
+# the device, and a row for every metric per method, protocol, level and seed. The next cell obtains them
 # as the profile says.
 
 # %% tags=["hide-input"]
 def obtain_results(settings: dict, results_dir: str, scratch: Path) -> Path:
-    """The folder that holds <experiment>/<dataset>.json, made by the sweep if the profile asks."""
+    """The folder that holds <experiment>/<dataset>.parquet, made by the sweep if the profile asks."""
     if results_dir:
         return Path(results_dir)
     if settings["source"] == "smoke":  # seconds: two methods, two seeds, two epochs
@@ -200,7 +200,7 @@ def obtain_results(settings: dict, results_dir: str, scratch: Path) -> Path:
 scratch = tempfile.TemporaryDirectory(prefix="udml-results-")  # removed at the end
 root = obtain_results(settings, results_dir, Path(scratch.name))
 results = {name: load_experiment(root / name) for name in (*EXPERIMENTS, "smoke")
-           if any((root / name).glob("*.json"))}
+           if any((root / name).glob("*.parquet"))}
 main_name = "main" if "main" in results else "smoke"
 main = results[main_name]
 for name, by_dataset in results.items():
@@ -377,10 +377,10 @@ for dataset in ("mfeat", "synthetic"):
 
 # %% tags=["hide-input"]
 bound_dir = root / "bound"
-bounds = {d: read_bound(bound_dir / f"{d}.json") for d in main
-          if (bound_dir / f"{d}.json").is_file()}
+bounds = {d: read_results(bound_dir / f"{d}.parquet") for d in main
+          if (bound_dir / f"{d}.parquet").is_file()}
 curves = {(d, m): {"s_hat": score_means(main[d], "udml", "s_hat", m),
-                   **({"bound": bound_means(bounds[d], m)} if d in bounds else {})}
+                   **({"bound": score_means(bounds[d], "bound", "bound", m)} if d in bounds else {})}
           for d in main for m in modalities(main[d])}
 glue_figure("fig-calibration", plot_calibration(curves, ncols=5))
 RANGE_LABELS = {k: f"{lo}-{hi}" for k, (lo, hi) in
@@ -897,7 +897,7 @@ for d, merged in main.items():
         continue
     for kind in merged["kinds"][1:]:
         for m in modalities(merged):
-            v = series(merged, "udml", "spearman", kind, m, "overall")
+            v = series(merged, "udml", "spearman", kind=kind, modality=m, range="overall")
             unseen_rho.append((sum(v.values()) / len(v), d, kind, m))
 if unseen_rho:
     backwards = [u for u in unseen_rho if u[0] < 0]

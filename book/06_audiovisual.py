@@ -707,7 +707,7 @@ else:
 # each model under the Gaussian protocols and the two kinds it never saw:
 #
 # ```bash
-# python -m udml sweep av --jobs 2        # results/av/fsdd.json, results/av/fsdd-speaker.json
+# python -m udml sweep av --jobs 2        # results/av/fsdd.parquet, results/av/fsdd-speaker.parquet
 # ```
 #
 # The chapter reads the committed results files (a wheel of `udml` carries them too). For the
@@ -717,7 +717,7 @@ else:
 
 # %% tags=["hide-input"]
 results_root = find_results()
-if results_root is None or not any((results_root / BENCHMARK.name).glob("*.json")):
+if results_root is None or not any((results_root / BENCHMARK.name).glob("*.parquet")):
     raise FileNotFoundError("no results files of the 'av' benchmark found: work in a clone of "
                             "the repository, install udml from it, or run "
                             "`python -m udml sweep av` first")
@@ -744,10 +744,11 @@ def pm(values: dict) -> str:
 rows = []
 for d, merged in bench.items():
     for method in merged["methods"]:
-        acc = series(merged, method, "accuracy", "gaussian", "clean")
-        uni = {m: series(merged, method, "unimodal", "gaussian", "clean", m)
+        acc = series(merged, method, "accuracy", kind="gaussian", protocol="clean")
+        uni = {m: series(merged, method, "unimodal_accuracy", kind="gaussian", protocol="clean",
+                         modality=m)
                for m in ("audio", "visual")}
-        noisy = {m: series(merged, method, "accuracy", "gaussian", f"one:{m}@{L}")
+        noisy = {m: series(merged, method, "accuracy", kind="gaussian", protocol=f"one:{m}@{L}")
                  for m in ("audio", "visual")}
         rows.append([SPLIT_NAMES.get(d, d), METHOD_LABELS.get(method, method), pm(acc),
                      pm(uni["audio"]), pm(uni["visual"]), pm(noisy["audio"]),
@@ -772,8 +773,8 @@ for d, e in easy.items():
     glue(f"easy_{key}", e["easy"])
     for m, s in e["unimodal"].items():
         glue(f"uni_{m}_{key}", 100 * s["mean"])
-    glue(f"fused_udml_{key}", 100 * summary(series(bench[d], "udml", "accuracy", "gaussian",
-                                                 "clean"))["mean"])
+    glue(f"fused_udml_{key}", 100 * summary(series(bench[d], "udml", "accuracy", kind="gaussian",
+                                                 protocol="clean"))["mean"])
 
 # %% [markdown]
 # ### The paper's claims on real sound
@@ -828,7 +829,7 @@ rows = []
 for d, merged in bench.items():
     for method in ("udml", "naive", "pe", "qmf"):
         for m in ("audio", "visual"):
-            cells = [summary(series(merged, method, "spearman", "gaussian", m, r))["mean"]
+            cells = [summary(series(merged, method, "spearman", kind="gaussian", modality=m, range=r))["mean"]
                      for r in claims.RANGES]
             rows.append(f"| {SPLIT_NAMES.get(d, d)} | {METHOD_LABELS.get(method, method)} | "
                         f"{m} | " + " | ".join(f"{c:.2f}" for c in cells) + " |")

@@ -2,7 +2,7 @@
 
 Accuracy against the noise level on mfeat (pix + fou), each modality made noisy alone, for every
 method of the `main` experiment (mean over its seeds with the 95% interval), from
-results/main/mfeat.json.  Nothing is trained here.
+results/main/mfeat.parquet.  Nothing is trained here.
 """
 from __future__ import annotations
 
@@ -16,15 +16,15 @@ matplotlib.use("Agg")
 from udml.analysis.comparisons import level_curves  # noqa: E402
 from udml.config import METHODS  # noqa: E402
 from udml.plotting.experiments import plot_level_curves  # noqa: E402
-from udml.experiments.merge import read_merged  # noqa: E402
+from udml.experiments.files import read_results  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def main(argv: list[str]) -> int:
-    source = ROOT / "results" / "main" / "mfeat.json"
+    source = ROOT / "results" / "main" / "mfeat.parquet"
     target = ROOT / "book" / "images" / "readme.png"
-    curves = level_curves(read_merged(source), list(METHODS))
+    curves = level_curves(read_results(source), list(METHODS))
     curves = {k: v for k, v in curves.items() if k != "all"}
     fig = plot_level_curves(curves, list(METHODS), ncols=2)
     fig.set_size_inches(10, 3.8)  # room for the one-row legend of eight methods

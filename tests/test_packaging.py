@@ -24,7 +24,7 @@ from _reuse import licence_ids, licence_of
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = ("pyproject.toml", "setup.py", "MANIFEST.in", "README.md", "LICENSES", "udml", "data",
            "results")
-RESULTS = sorted((ROOT / "results").glob("*/*.json"))  # the merged results files
+RESULTS = sorted((ROOT / "results").glob("*/*.parquet"))  # the merged results files
 TEST_COMMAND = ('python3 -m venv .venv && .venv/bin/pip install torch==2.13.0 -e ".[test]" '
                 '&& .venv/bin/python -m pytest')
 BOOK_COMMAND = ('python3 -m venv .venv && .venv/bin/pip install torch==2.13.0 -e ".[book]" '

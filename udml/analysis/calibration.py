@@ -1,9 +1,10 @@
 """How well an unreliability score follows the noise level, and what the fusion weights do with
 it: the estimator measured against the bound, and the dominance condition.
 
-Calibration.  Every method with a score (s_hat, the PE's mean sigma, QMF's and TMC's own quality)
-is scored level by level in the merged results files (``calibration`` entries); the bound, a
-regressor of the level on the corrupted input (`udml.training.bound`), in ``results/bound``.
+Calibration.  Every method with a score (s_hat, the PE's mean sigma, QMF's and TMC's own
+unreliability) is scored level by level in the merged results files (``calibration_*`` rows); the
+bound, a regressor of the level on the corrupted input (`udml.training.bound`), in
+``results/bound`` (the same rows, method and score "bound").
 
     calibration_rows(merged, bound)     dataset x modality x range -> Spearman of every score
 
@@ -23,22 +24,23 @@ from __future__ import annotations
 from .comparisons import DEFAULT_VARIANT, modalities, num_levels, series
 from .queries import values
 from .stats import mean
+from ..experiments.files import Results
 from ..experiments.jobs import SEEN_KIND
 
 # score -> (method whose runs carry it, the entry name in the results files)
 SCORES = {"s_hat": ("udml", "s_hat"), "PE sigma": ("pe", "pe_sigma"),
-          "QMF": ("qmf", "quality"), "TMC": ("tmc", "quality")}
+          "QMF": ("qmf", "unreliability"), "TMC": ("tmc", "unreliability")}
 RANGES = ("all", "low", "high")
 
 
-def score_spearman(merged: dict, method: str, score: str, modality: str, rng: str,
+def score_spearman(merged: Results, method: str, score: str, modality: str, rng: str,
                    variant: str = DEFAULT_VARIANT, kind: str = SEEN_KIND) -> dict[int, float]:
     """{seed: Spearman of ``score`` with the level over level range ``rng``} of one method."""
-    return series(merged, method, "calibration", kind, score, modality, "spearman", rng,
-                  variant=variant)
+    return series(merged, method, "calibration_spearman", variant, kind=kind, score=score,
+                  modality=modality, range=rng)
 
 
-def score_means(merged: dict, method: str, score: str, modality: str,
+def score_means(merged: Results, method: str, score: str, modality: str,
                 variant: str = DEFAULT_VARIANT, kind: str = SEEN_KIND) -> list[float]:
     """The score's mean per level 1..L, averaged over the seeds."""
     rows = values(merged, method, "calibration_mean", variant=variant)
@@ -51,18 +53,7 @@ def score_means(merged: dict, method: str, score: str, modality: str,
     return [mean(v) for v in per_level.values.tolist()]
 
 
-def bound_spearman(bound: dict, modality: str, rng: str) -> dict[int, float]:
-    """{seed: Spearman of the bound's estimate with the level over ``rng``}."""
-    return dict(zip(bound["seeds"], bound["metrics"][modality]["spearman"][rng]))
-
-
-def bound_means(bound: dict, modality: str) -> list[float]:
-    """The bound's mean estimate per level 1..L, averaged over the seeds."""
-    node = bound["metrics"][modality]["mean"]
-    return [mean([seed[i] for seed in node]) for i in range(len(node[0]))]
-
-
-def calibration_rows(merged: dict, bound: dict | None = None,
+def calibration_rows(merged: Results, bound: Results | None = None,
                      variant: str = DEFAULT_VARIANT) -> list[dict]:
     """One row per (modality, range): the mean over seeds of each score's Spearman with the level
     (signed: a score that falls as the noise rises has a negative rho, and its |rho| is NOT a
@@ -78,12 +69,12 @@ def calibration_rows(merged: dict, bound: dict | None = None,
                 except KeyError:
                     continue
             if bound is not None:
-                row["bound"] = mean(bound_spearman(bound, m, rng).values())
+                row["bound"] = mean(score_spearman(bound, "bound", "bound", m, rng).values())
             rows.append(row)
     return rows
 
 
-def dominance_rows(merged: dict, bound: dict | None = None, method: str = "udml",
+def dominance_rows(merged: Results, bound: Results | None = None, method: str = "udml",
                    variant: str = DEFAULT_VARIANT) -> list[dict]:
     """One row per (noisy n at the top level, clean c): both sides of the dominance condition and
     the weights the fusion gave, means over seeds.
@@ -96,14 +87,14 @@ def dominance_rows(merged: dict, bound: dict | None = None, method: str = "udml"
     """
     L = num_levels(merged)
     mods = modalities(merged)
-    dep = {m: series(merged, method, "dependency", m, variant=variant) for m in mods}
+    dep = {m: series(merged, method, "dependency", variant, modality=m) for m in mods}
     rows = []
     for n in mods:
         proto = f"one:{n}@{L}"
-        s = {m: series(merged, method, "mean_scores", SEEN_KIND, proto, "s_hat", m,
-                       variant=variant) for m in mods}
-        w = {m: series(merged, method, "mean_weights", SEEN_KIND, proto, m, variant=variant)
-             for m in mods}
+        s = {m: series(merged, method, "score", variant, kind=SEEN_KIND, protocol=proto,
+                       score="s_hat", modality=m) for m in mods}
+        w = {m: series(merged, method, "weight", variant, kind=SEEN_KIND, protocol=proto,
+                       modality=m) for m in mods}
         for c in mods:
             if c == n:
                 continue
@@ -114,13 +105,14 @@ def dominance_rows(merged: dict, bound: dict | None = None, method: str = "udml"
                    "dependency_ratio": dr, "w_noisy": mean(w[n].values()),
                    "w_clean": mean(w[c].values()), "noisy_keeps_more": est < dr}
             if bound is not None:
-                row["bound_ratio"] = (bound_means(bound, n)[L - 1] / bound_means(bound, c)[0]) ** 2
+                row["bound_ratio"] = (score_means(bound, "bound", "bound", n)[L - 1]
+                                      / score_means(bound, "bound", "bound", c)[0]) ** 2
                 row["bound_noisy_keeps_more"] = row["bound_ratio"] < dr
             rows.append(row)
     return rows
 
 
-def top_level_weight_ratio(merged: dict, method: str = "udml", variant: str = DEFAULT_VARIANT
+def top_level_weight_ratio(merged: Results, method: str = "udml", variant: str = DEFAULT_VARIANT
                            ) -> dict[str, dict[int, float]]:
     """For each modality n: {seed: w_n / min over clean c of w_c} under ``one:n@L``, the share
     of a clean modality's weight the destroyed one keeps (the target: at most 0.5)."""
@@ -128,13 +120,13 @@ def top_level_weight_ratio(merged: dict, method: str = "udml", variant: str = DE
     mods = modalities(merged)
     out = {}
     for n in mods:
-        w = {m: series(merged, method, "mean_weights", SEEN_KIND, f"one:{n}@{L}", m,
-                       variant=variant) for m in mods}
+        w = {m: series(merged, method, "weight", variant, kind=SEEN_KIND,
+                       protocol=f"one:{n}@{L}", modality=m) for m in mods}
         out[n] = {k: w[n][k] / min(w[c][k] for c in mods if c != n) for k in w[n]}
     return out
 
 
-def lever_rows(merged: dict, method: str = "udml") -> list[dict]:
+def lever_rows(merged: Results, method: str = "udml") -> list[dict]:
     """One row per variant of an experiment such as ``levers``, means over seeds: the clean and
     random-protocol accuracy, s_hat's Spearman per modality and range under the training kind,
     its lowest overall Spearman under an unseen kind (the random protocol), and the largest share
@@ -144,15 +136,16 @@ def lever_rows(merged: dict, method: str = "udml") -> list[dict]:
     for variant in merged["variants"]:
         row = {"variant": variant}
         for proto in ("clean", "random"):
-            row[f"accuracy {proto}"] = mean(series(merged, method, "accuracy", SEEN_KIND, proto,
-                                                   variant=variant).values())
+            row[f"accuracy {proto}"] = mean(series(merged, method, "accuracy", variant,
+                                                   kind=SEEN_KIND, protocol=proto).values())
         for m in mods:
             for rng in RANGES:
                 row[f"{m} {rng}"] = mean(score_spearman(merged, method, "s_hat", m, rng,
                                                         variant).values())
         unseen = [k for k in merged["kinds"] if k != SEEN_KIND]
         row["unseen worst"] = min(
-            (mean(series(merged, method, "spearman", k, m, "overall", variant=variant).values()),
+            (mean(series(merged, method, "spearman", variant, kind=k, modality=m,
+                         range="overall").values()),
              f"{k}/{m}")
             for k in unseen for m in mods) if unseen else None
         kept = top_level_weight_ratio(merged, method, variant)

@@ -1,7 +1,7 @@
 """The paper's claims, each answered from merged results files with a verdict computed from the
 numbers (never typed): the analysis behind the experiments chapter.
 
-Every function takes merged files (`udml.experiments.merge.read_merged`, one dataset each) and
+Every function takes merged results files (`udml.experiments.files.Results`, one dataset each) and
 returns a dict of numbers with ``verdict`` (one of VERDICTS) and ``text`` (one sentence that
 states the verdict with its numbers). One statistical rule for every verdict: a difference counts
 only when its paired t-test over the seeds (`udml.analysis.comparisons.compare`) stays below 0.05
@@ -26,6 +26,7 @@ from .comparisons import (DEFAULT_VARIANT, compare, has_method, modalities, pair
                           series, summary)
 from .queries import values
 from .stats import holm
+from ..experiments.files import Results
 from ..experiments.jobs import SEEN_KIND
 from ..method.dependency import normalised_dependency
 
@@ -56,7 +57,7 @@ def _ci(c: dict, scale: float = POINTS, digits: int = 1) -> str:
 
 # --- claim 1 -------------------------------------------------------------------------------------
 
-def quality_tracking(merged: dict, variant: str = DEFAULT_VARIANT, kind: str = SEEN_KIND,
+def quality_tracking(merged: Results, variant: str = DEFAULT_VARIANT, kind: str = SEEN_KIND,
                      estimate: str = ESTIMATE, rivals=RIVALS) -> dict:
     """Spearman of each method's quality score with the true level (random protocol), per
     modality and range, and the estimate against each rival at the low and at the high levels.
@@ -71,7 +72,7 @@ def quality_tracking(merged: dict, variant: str = DEFAULT_VARIANT, kind: str = S
     if estimate not in methods or not rivals:
         return _not_measured(f"needs {estimate} and one of {list(RIVALS)}", per_level=False)
     mods = modalities(merged)
-    rho = {m: {r: {meth: series(merged, meth, "spearman", kind, m, r, variant=variant)
+    rho = {m: {r: {meth: series(merged, meth, "spearman", variant, kind=kind, modality=m, range=r)
                    for meth in methods} for r in RANGES} for m in mods}
     table = {m: {r: {meth: summary(v) for meth, v in by.items()} for r, by in rr.items()}
              for m, rr in rho.items()}
@@ -104,7 +105,7 @@ def quality_tracking(merged: dict, variant: str = DEFAULT_VARIANT, kind: str = S
 
 # --- claim 2 -------------------------------------------------------------------------------------
 
-def easy_modality(merged: dict, variant: str = DEFAULT_VARIANT, method: str = "static") -> dict:
+def easy_modality(merged: Results, variant: str = DEFAULT_VARIANT, method: str = "static") -> dict:
     """The easy modality: the planted one where the data says so (synthetic), and the one whose
     unimodal branch is most accurate on clean data (``method``'s, else the first method's)."""
     infos = list(merged["config"]["data"].values())
@@ -113,7 +114,8 @@ def easy_modality(merged: dict, variant: str = DEFAULT_VARIANT, method: str = "s
     if not have:
         raise ValueError(f"{merged['dataset']}: no methods under variant {variant!r}")
     ref = method if method in have else have[0]
-    acc = {m: summary(series(merged, ref, "unimodal", SEEN_KIND, "clean", m, variant=variant))
+    acc = {m: summary(series(merged, ref, "unimodal_accuracy", variant, kind=SEEN_KIND,
+                             protocol="clean", modality=m))
            for m in modalities(merged)}
     by_acc = max(acc, key=lambda m: acc[m]["mean"])
     easy = planted[0] if planted else by_acc
@@ -121,7 +123,7 @@ def easy_modality(merged: dict, variant: str = DEFAULT_VARIANT, method: str = "s
             "reference_method": ref}
 
 
-def dependency_history(merged: dict, method: str, variant: str = DEFAULT_VARIANT) -> dict:
+def dependency_history(merged: Results, method: str, variant: str = DEFAULT_VARIANT) -> dict:
     """Per-epoch alpha per modality: {"epochs": [1..E], "seeds": [...], "alpha": {m: [[per
     epoch] per seed]}, "first_noisy": first epoch (1-based) on noisy data, or None}."""
     where = f"{merged['dataset']}/{variant}/{method}"
@@ -147,7 +149,7 @@ def dependency_history(merged: dict, method: str, variant: str = DEFAULT_VARIANT
             "alpha": alpha, "first_noisy": min(on) if on else None}
 
 
-def dependency_bias(merged: dict, variant: str = DEFAULT_VARIANT, methods=("udml", "oracle"),
+def dependency_bias(merged: Results, variant: str = DEFAULT_VARIANT, methods=("udml", "oracle"),
                     early_fraction: float = 0.1) -> dict:
     """Whether the trained network relies most on the easy modality (alpha_easy > 1 beyond the
     seed spread, alpha from modality dropout), and already early in training (at the end of the
@@ -163,7 +165,8 @@ def dependency_bias(merged: dict, variant: str = DEFAULT_VARIANT, methods=("udml
         return _not_measured(f"none of {list(methods)} tracked the dependency")
     easy = easy_modality(merged, variant)
     mods = modalities(merged)
-    final = {m: series(merged, method, "dependency_normalised", m, variant=variant) for m in mods}
+    final = {m: series(merged, method, "dependency_normalised", variant, modality=m)
+             for m in mods}
     hist = dependency_history(merged, method, variant)
     e0 = max(1, math.ceil(early_fraction * len(hist["epochs"])))  # 1-based early epoch
     early = {m: dict(zip(hist["seeds"], (a[e0 - 1] for a in hist["alpha"][m]))) for m in mods}
@@ -186,7 +189,7 @@ def dependency_bias(merged: dict, variant: str = DEFAULT_VARIANT, methods=("udml
 
 # --- claim 3 -------------------------------------------------------------------------------------
 
-def dual_suppression(merged: dict, variant: str = DEFAULT_VARIANT, naive: str = "naive",
+def dual_suppression(merged: Results, variant: str = DEFAULT_VARIANT, naive: str = "naive",
                      static: str = "static", fix: str = "udml", alpha: float = 0.05) -> dict:
     """Where naive dynamic fusion is below static fusion (every protocol of every kind, paired
     over seeds), and whether ``fix`` (UDML) is still below static there.
@@ -204,7 +207,7 @@ def dual_suppression(merged: dict, variant: str = DEFAULT_VARIANT, naive: str = 
     rows = []
     for kind, labels in merged["protocols"].items():
         for p in labels:
-            acc = {m: series(merged, m, "accuracy", kind, p, variant=variant)
+            acc = {m: series(merged, m, "accuracy", variant, kind=kind, protocol=p)
                    for m in (naive, static, fix)}
             rows.append({"kind": kind, "protocol": p, "naive_vs_static": compare(acc[naive],
                          acc[static]), "fix_vs_static": compare(acc[fix], acc[static]),
@@ -242,7 +245,7 @@ def dual_suppression(merged: dict, variant: str = DEFAULT_VARIANT, naive: str = 
 
 # --- claims 4 and 5 ------------------------------------------------------------------------------
 
-def beats(a: dict, a_method: str, b: dict, b_method: str, a_variant: str = DEFAULT_VARIANT,
+def beats(a: Results, a_method: str, b: Results, b_method: str, a_variant: str = DEFAULT_VARIANT,
           b_variant: str = DEFAULT_VARIANT, groups=None) -> dict:
     """Whether a's accuracy is above b's, per protocol group, paired over seeds.
 
@@ -277,7 +280,7 @@ def beats(a: dict, a_method: str, b: dict, b_method: str, a_variant: str = DEFAU
             "largest": big}
 
 
-def comparison(merged: dict, variant: str = DEFAULT_VARIANT, focus: str = "udml",
+def comparison(merged: Results, variant: str = DEFAULT_VARIANT, focus: str = "udml",
                must_beat=("static", "naive"),
                others=("pe", "late", "qmf", "tmc", "oracle")) -> dict:
     """``focus`` against each other method per protocol group (`beats`); the claim is that it

@@ -1,12 +1,12 @@
-"""Per-seed numbers out of merged results files, grouped by protocol, summarised over seeds and
+"""Per-seed numbers out of results files, grouped by protocol, summarised over seeds and
 compared paired: the building blocks of `udml.analysis.claims` and of the experiments chapter.
 
-The numbers are queries on the files' tidy table (`udml.analysis.queries`), read as ``{seed:
-value}`` mappings, so that two methods (or two experiments run on the same seeds) are compared
-seed by seed with `udml.analysis.stats.paired`.
+The numbers are queries on the files' rows (`udml.analysis.queries`), read as ``{seed: value}``
+mappings, so that two methods (or two experiments run on the same seeds) are compared seed by
+seed with `udml.analysis.stats.paired`.
 
-    results = load_experiment("results/main")           {dataset: merged}
-    series(merged, "udml", "accuracy", "gaussian", "clean")        {seed: value}
+    results = load_experiment("results/main")           {dataset: Results}
+    series(merged, "udml", "accuracy", kind="gaussian", protocol="clean")    {seed: value}
     groups = protocol_groups(merged)                      {"clean": [("gaussian", "clean")], ...}
     summary(group_scores(merged, "udml", groups["all noisy"]))    mean, CI over seeds
     paired_groups(merged, "udml", merged, "static")       {group: paired difference}
@@ -20,22 +20,24 @@ from operator import add
 from pathlib import Path
 
 from ..experiments.registry import DATASET_NAMES
-from .queries import (DEFAULT_VARIANT, has_method, modalities, num_levels, pivot, series,
-                      table)
+from .queries import DEFAULT_VARIANT, has_method, modalities, num_levels, pivot, series
 from .stats import paired, summarise
+from ..experiments.files import Results, read_results
 from ..experiments.jobs import SEEN_KIND
-from ..experiments.merge import read_merged
+
+MISSING = "–"  # how a table shows a value that could not be computed
 
 
 # --- reading ---------------------------------------------------------------------------------
 
-def load_experiment(folder: str | Path) -> dict[str, dict]:
-    """{dataset: merged file} of one experiment folder (its ``*.json``), in the datasets' order."""
-    paths = sorted(Path(folder).glob("*.json"))
+def load_experiment(folder: str | Path) -> dict[str, Results]:
+    """{dataset: results file} of one experiment folder (its ``*.parquet``), in the datasets'
+    order."""
+    paths = sorted(Path(folder).glob("*.parquet"))
     if not paths:
-        raise FileNotFoundError(f"no merged results files (*.json) in {folder}; run "
+        raise FileNotFoundError(f"no merged results files (*.parquet) in {folder}; run "
                                 f"`python -m udml sweep {Path(folder).name}` first")
-    merged = {m["dataset"]: m for m in map(read_merged, paths)}
+    merged = {m["dataset"]: m for m in map(read_results, paths)}
     order = [d for d in DATASET_NAMES if d in merged] + sorted(set(merged) - set(DATASET_NAMES))
     return {d: merged[d] for d in order}
 
@@ -59,7 +61,7 @@ def find_results(start: str | Path | None = None, name: str = "results",
 
 # --- protocol groups ---------------------------------------------------------------------------
 
-def protocol_groups(merged: dict) -> dict[str, list[tuple[str, str]]]:
+def protocol_groups(merged: Results) -> dict[str, list[tuple[str, str]]]:
     """Group label -> [(kind, protocol)]: clean; one modality noisy (levels 2..L) per modality;
     all noisy (levels 2..L); random; and each corruption kind never seen in training."""
     gauss = merged["protocols"][SEEN_KIND]
@@ -74,7 +76,7 @@ def protocol_groups(merged: dict) -> dict[str, list[tuple[str, str]]]:
     return {g: ps for g, ps in groups.items() if ps}
 
 
-def group_scores(merged: dict, method: str, protocols: list[tuple[str, str]],
+def group_scores(merged: Results, method: str, protocols: list[tuple[str, str]],
                  variant: str = DEFAULT_VARIANT, metric: str = "accuracy") -> dict[int, float]:
     """{seed: mean of ``metric`` over the protocols}, for the seeds that have all of them."""
     if not protocols:
@@ -120,7 +122,7 @@ def compare(a: dict[int, float], b: dict[int, float]) -> dict:
             "direction": direction}
 
 
-def paired_groups(a: dict, a_method: str, b: dict, b_method: str,
+def paired_groups(a: Results, a_method: str, b: Results, b_method: str,
                   a_variant: str = DEFAULT_VARIANT, b_variant: str = DEFAULT_VARIANT) -> dict:
     """{group: compare(a's accuracy, b's accuracy)} over the protocol groups that a and b share
     (the same protocols in both); a and b are merged files of the same dataset, possibly of
@@ -136,7 +138,7 @@ def paired_groups(a: dict, a_method: str, b: dict, b_method: str,
                        group_scores(b, b_method, ps, b_variant)) for g, ps in groups.items()}
 
 
-def accuracy_table(merged: dict, methods=None, variant: str = DEFAULT_VARIANT) -> dict:
+def accuracy_table(merged: Results, methods=None, variant: str = DEFAULT_VARIANT) -> dict:
     """{"groups": [...], "methods": [...], "cells": {group: {method: summary}}} of accuracy."""
     methods = [m for m in (methods or merged["methods"]) if has_method(merged, m, variant)]
     if not methods:
@@ -147,7 +149,7 @@ def accuracy_table(merged: dict, methods=None, variant: str = DEFAULT_VARIANT) -
     return {"groups": list(groups), "methods": methods, "cells": cells}
 
 
-def level_curves(merged: dict, methods, variant: str = DEFAULT_VARIANT,
+def level_curves(merged: Results, methods, variant: str = DEFAULT_VARIANT,
                  baseline: str | None = None) -> dict:
     """Accuracy against the noise level, one panel per noisy modality and one for all noisy.
 
@@ -170,9 +172,10 @@ def level_curves(merged: dict, methods, variant: str = DEFAULT_VARIANT,
                 continue
             curve = {"mean": [], "low": [], "high": []}
             for p in labels:
-                v = series(merged, method, "accuracy", SEEN_KIND, p, variant=variant)
+                v = series(merged, method, "accuracy", variant, kind=SEEN_KIND, protocol=p)
                 s = (summary(v) if baseline is None else _as_summary(compare(
-                    v, series(merged, baseline, "accuracy", SEEN_KIND, p, variant=variant))))
+                    v, series(merged, baseline, "accuracy", variant, kind=SEEN_KIND,
+                              protocol=p))))
                 for k in curve:
                     curve[k].append(s[k])
             out[panel][method] = curve
@@ -185,7 +188,7 @@ def _as_summary(c: dict) -> dict:
 
 # --- weights -------------------------------------------------------------------------------------
 
-def top_level_scales(merged: dict, method: str = "udml", variant: str = DEFAULT_VARIANT) -> dict:
+def top_level_scales(merged: Results, method: str = "udml", variant: str = DEFAULT_VARIANT) -> dict:
     """With one modality at the top level (the others clean): its mean weight, the largest mean
     weight of the others, and the ratio of the scales they enter the head with -- (1 + w) for
     the paper's residual rescaling (at least 1 / (M + 1)), w for the multiplicative extension.
@@ -196,8 +199,8 @@ def top_level_scales(merged: dict, method: str = "udml", variant: str = DEFAULT_
     out = {}
     for m in modalities(merged):
         w = {k: summary(v)["mean"] for k, v in (
-            (k, series(merged, method, "mean_weights", SEEN_KIND, f"one:{m}@{top}", k,
-                       variant=variant)) for k in modalities(merged))}
+            (k, series(merged, method, "weight", variant, kind=SEEN_KIND,
+                       protocol=f"one:{m}@{top}", modality=k)) for k in modalities(merged))}
         w_other = max(w[k] for k in w if k != m)
         ratio = ((1 + w[m]) / (1 + w_other)) if residual else w[m] / max(w_other, 1e-12)
         out[m] = {"weight_noisy": w[m], "weight_max_other": w_other, "scale_ratio": ratio,
@@ -207,10 +210,10 @@ def top_level_scales(merged: dict, method: str = "udml", variant: str = DEFAULT_
 
 # --- cost ----------------------------------------------------------------------------------------
 
-def sweep_cost(merged: dict) -> dict:
+def sweep_cost(merged: Results) -> dict:
     """Jobs, total CPU seconds and total wall seconds of the runs behind one merged file (a run
     without its CPU time counts its wall time)."""
-    t, keys = table(merged), ["variant", "method", "seed"]
+    t, keys = merged.rows, ["variant", "method", "seed"]
     runs = t[t.metric == "seconds"].merge(t.loc[t.metric == "cpu_seconds", [*keys, "value"]],
                                           on=keys, how="left", suffixes=("", "_cpu"))
     cpu = runs.value_cpu.fillna(runs.value)
@@ -223,14 +226,20 @@ def sweep_cost(merged: dict) -> dict:
 # --- text ----------------------------------------------------------------------------------------
 
 def fmt_summary(s: dict, scale: float = 100.0, digits: int = 1) -> str:
-    """"93.4 ± 0.6": mean and half-width of the 95% CI, times ``scale`` (percentage points)."""
+    """"93.4 ± 0.6": mean and half-width of the 95% CI, times ``scale`` (percentage points);
+    MISSING where a value could not be computed."""
+    if math.isnan(s["mean"]):
+        return MISSING
     if math.isnan(s["low"]):
         return f"{scale * s['mean']:.{digits}f}"
     return f"{scale * s['mean']:.{digits}f} ± {scale * (s['high'] - s['low']) / 2:.{digits}f}"
 
 
 def fmt_diff(c: dict, scale: float = 100.0, digits: int = 1) -> str:
-    """"+1.2 [+0.3, +2.1] *": paired mean difference, its 95% CI, * when the CI excludes 0."""
+    """"+1.2 [+0.3, +2.1] *": paired mean difference, its 95% CI, * when the CI excludes 0;
+    MISSING where a value could not be computed."""
+    if math.isnan(c["diff"]):
+        return MISSING
     if math.isnan(c["low"]):
         return f"{scale * c['diff']:+.{digits}f}"
     star = " *" if c["exceeds"] else ""

@@ -9,7 +9,8 @@ the mean paired difference (t distribution, n - 1 degrees of freedom) excludes 0
     paired(udml_by_seed, static_by_seed)            PairedComparison(mean_diff, ci, p_value, ...)
 
 Scores may be given as sequences (aligned by position) or as {seed: value} mappings (aligned by
-seed; the seeds must match).  Values must be finite: a NaN score is an error, not a skipped seed.
+seed; the seeds must match).  A missing value (NaN: a score that could not be computed) makes
+every statistic of its set missing (NaN), never a skipped seed; an infinite value is an error.
 """
 from __future__ import annotations
 
@@ -32,9 +33,9 @@ def _values(values, what: str = "values", min_n: int = 1) -> list[float]:
                         f"got {values!r}") from None
     if len(out) < min_n:
         raise ValueError(f"{what} need at least {min_n} value(s), got {len(out)}")
-    bad = [v for v in out if not math.isfinite(v)]
+    bad = [v for v in out if math.isinf(v)]
     if bad:
-        raise ValueError(f"{what} contain non-finite values {bad}")
+        raise ValueError(f"{what} contain infinite values {bad}")
     return out
 
 
@@ -163,6 +164,8 @@ def paired(a, b, confidence: float = 0.95, test: str = "t") -> PairedComparison:
     d = paired_differences(a, b)
     if len(d) < 2:
         raise ValueError(f"a paired comparison needs at least 2 seeds, got {len(d)}")
+    if any(math.isnan(x) for x in d):  # a missing value: the comparison is missing
+        return PairedComparison(len(d), *[math.nan] * 4, test, math.nan, math.nan)
     m, sd = mean(d), std(d)
     half = _t_half_width(sd, len(d), confidence)
     stat, p = _p_value(d, test, m, sd)

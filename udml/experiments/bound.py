@@ -8,9 +8,10 @@ its curve sits beside s_hat's calibration in the experiment's own results file.
     python -m udml bound                          # every dataset, five seeds
     python -m udml bound --datasets mfeat --seeds 0 1
 
-The file records the resolved configs, the noise specs, the seeds and the environment; its
-``metrics`` hold, per modality, `udml.training.metrics.calibration_summary` stacked over seeds
-(each leaf a list aligned with ``seeds``).
+The file's rows are those of the results table (`udml.experiments.files`), method "bound" and
+score "bound": per seed and modality, `udml.training.metrics.calibration_summary` as
+calibration_mean, _std and calibration_spearman rows, and the seconds of each seed's job; its
+record holds the resolved configs, the noise specs, the seeds and the environment.
 """
 from __future__ import annotations
 
@@ -24,13 +25,10 @@ from tqdm.auto import tqdm
 
 from ..environment import environment
 from .backends import run_all
-from .files import read_layout, write_results
-from .merge import stack_seeds
+from .files import write_table
+from .jobs import SEEN_KIND
 from .registry import get_experiment
 
-LAYOUT = "udml-bound-1"
-BOUND_ENTRIES = {"layout": str, "dataset": str, "seeds": list, "modalities": list,
-                 "config": dict, "metrics": dict}
 # the experiment whose budget and split the bound of a dataset shares
 BENCHMARK = {"mfeat": "main", "mfeat-all": "main", "synthetic": "main", "fsdd": "av",
              "fsdd-speaker": "av"}
@@ -96,7 +94,7 @@ def run_bound(datasets, seeds, out_dir: str | Path = "results", jobs: int = 2,
     written = []
     for d in datasets:
         recs = [done[(d, s)] for s in seeds]
-        record = {"layout": LAYOUT, "dataset": d, "seeds": list(seeds),
+        record = {"dataset": d, "seeds": list(seeds),
                   "modalities": sorted(recs[0]["metrics"]),
                   "config": {"model": recs[0]["config"]["model"],
                              "train": {k: v for k, v in recs[0]["config"]["train"].items()
@@ -104,16 +102,20 @@ def run_bound(datasets, seeds, out_dir: str | Path = "results", jobs: int = 2,
                              "split": recs[0]["config"]["split"],
                              "benchmark": recs[0]["config"]["benchmark"],
                              "noise": {str(s): r["config"]["noise"] for s, r in zip(seeds, recs)}},
-                  "environment": recs[0]["environment"],
-                  "seconds": [r["seconds"] for r in recs],
-                  "metrics": stack_seeds([r["metrics"] for r in recs])}
-        written.append(write_results(Path(out_dir) / "bound" / f"{d}.json", record))
+                  "environment": recs[0]["environment"]}
+        rows = [row for s, r in zip(seeds, recs) for row in bound_rows(d, s, r["metrics"],
+                                                                       r["seconds"])]
+        written.append(write_table(Path(out_dir) / "bound" / f"{d}.parquet", rows, record))
     return written
 
 
-def read_bound(path: str | Path) -> dict:
-    """A bound file written by `run_bound` (a clear error for any other file)."""
-    return read_layout(path, LAYOUT, BOUND_ENTRIES, "bound file")
+def bound_rows(dataset: str, seed: int, metrics: dict, seconds: float) -> list[dict]:
+    """One seed's bound as rows: its calibration summary per modality ({modality:
+    `calibration_summary`}) under the training kind, and the seconds its job took."""
+    from ..training.evaluate import report_rows
+    rows = report_rows({"protocols": {}, "calibration": {"bound": metrics}}, SEEN_KIND)
+    at = {"dataset": dataset, "variant": "default", "method": "bound", "seed": seed}
+    return [{**at, **r} for r in (*rows, {"metric": "seconds", "value": seconds})]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,14 +2,15 @@
 and how a run file is read back and checked against its job.
 
     make_jobs(get_experiment("main"))     [Job, ...] (seeds outside methods)
-    load_run(job, job.path("results"))   the run record, or a clear error if corrupt or stale
+    load_run(job, job.path("results"))   the run's rows and record, or a clear error if corrupt
+                                         or stale
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .files import read_results
+from .files import Results, read_results
 from .registry import Experiment, slug
 
 SEEN_KIND = "gaussian"  # the corruption kind seen in training and of the main protocols; the
@@ -32,7 +33,7 @@ class Job:
 
     def path(self, out_dir: str | Path) -> Path:
         return (Path(out_dir) / self.experiment / "runs" / self.dataset / slug(self.variant)
-                / f"{self.method}-seed{self.seed}.json")
+                / f"{self.method}-seed{self.seed}.parquet")
 
     def describe(self) -> dict:
         """What identifies the job in its run file (compared on resume)."""
@@ -58,13 +59,14 @@ def unseen_protocols(modalities, num_levels: int) -> list[str]:
     return protos + [f"all@{num_levels}", "random"]
 
 
-def load_run(job: Job, path: Path) -> dict:
-    """The run record at ``path``, checked against ``job``; a clear error if corrupt or stale."""
+def load_run(job: Job, path: Path) -> Results:
+    """The run file at ``path``, checked against ``job``; a clear error if corrupt or stale."""
     try:
-        rec = read_results(path)
+        run = read_results(path)
     except ValueError as err:
         raise ValueError(f"corrupt run file {path}: {err}. Delete it to rerun that job.") from None
-    missing = [k for k in ("job", "config", "metrics", "history", "environment") if k not in rec]
+    rec = run.record
+    missing = [k for k in ("job", "config", "environment") if k not in rec]
     if missing:
         raise ValueError(f"corrupt run file {path}: no {missing} entries. Delete it to rerun "
                          "that job.")
@@ -74,4 +76,4 @@ def load_run(job: Job, path: Path) -> dict:
     if diff:
         raise ValueError(f"stale run file {path}: it was made with a different {diff} than the "
                          "experiment now asks for. Delete it, or run with resume=False.")
-    return rec
+    return run

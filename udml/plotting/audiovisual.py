@@ -236,7 +236,7 @@ def weights_table(reports: dict[str, dict], protocols: list[str], digits: int = 
 
 def spearman_table(reports: dict[str, dict], score_names: dict[str, str] | None = None,
                    digits: int = 2) -> str:
-    """Markdown: Spearman's rho of each method's quality score with the true level (random
+    """Markdown: Spearman's rho of each method's unreliability score with the true level (random
     protocol), per modality over all levels, the low levels and the high levels."""
     score_names = score_names or {}
     if not isinstance(reports, dict) or not reports:

@@ -1,4 +1,4 @@
-"""Figures of the experiments chapter: accuracy against the noise level per method, the quality
+"""Figures of the experiments chapter: accuracy against the noise level per method, the unreliability
 scores' Spearman per range, the dependency over training, and paired differences per group.
 
 Every function takes the plain dicts of `udml.analysis.comparisons` / `udml.analysis.claims`
@@ -73,7 +73,7 @@ def plot_level_curves(curves: dict, methods: list[str], ylabel: str = "test accu
 def plot_spearman(table: dict, methods: list[str], ranges=("overall", "low", "high"),
                   ncols: int = 3) -> Figure:
     """Grouped bars: per modality (panel) and level range (group), each method's mean Spearman
-    of its quality score with the true level, with 95% CI error bars.
+    of its unreliability score with the true level, with 95% CI error bars.
     ``table``: {modality: {range: {method: summary}}} (`udml.analysis.claims.quality_tracking`)."""
     if not isinstance(table, dict) or not table:
         raise ValueError("table must be a non-empty {modality: {range: {method: summary}}} dict")

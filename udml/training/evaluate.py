@@ -58,7 +58,7 @@ def output_scores(out: FusionOutput, modalities: list[str]) -> dict[str, dict[st
 
         s_hat     the noise-aware estimator's prediction of the level (UDML family)
         pe_sigma  the mean sigma of the probabilistic embedding (extras["pe_sigma"], (B, M))
-        quality   the method's own score (FusionOutput.unreliability, kept under this key)
+        unreliability  the method's own score (FusionOutput.unreliability)
 
     Absent scores are left out.  ``modalities`` gives the column order of ``pe_sigma``.
     """
@@ -72,7 +72,7 @@ def output_scores(out: FusionOutput, modalities: list[str]) -> dict[str, dict[st
                              f"got shape {tuple(pe.shape)}")
         scores["pe_sigma"] = {m: pe[:, i] for i, m in enumerate(modalities)}
     if out.unreliability:
-        scores["quality"] = dict(out.unreliability)
+        scores["unreliability"] = dict(out.unreliability)
     return scores
 
 
@@ -118,7 +118,7 @@ def predict(model: MultimodalModel, data: MultimodalData, specs: dict[str, Noise
     return Predictions(
         logits=torch.cat(parts["logits"]),
         unimodal_logits={k: torch.cat(v) for k, v in uni.items()},
-        unreliability=scores_cat.get("quality", {}),
+        unreliability=scores_cat.get("unreliability", {}),
         weights=torch.cat(parts["weights"]) if parts["weights"] else None,
         levels={k: torch.cat(v) for k, v in lev.items()},
         y=torch.cat(parts["y"]), scores=scores_cat)
@@ -204,3 +204,52 @@ def evaluate(model: MultimodalModel, data: MultimodalData, specs: dict[str, Nois
         report["dependency"] = dict(zip(model.modalities, dep.value.tolist()))
         report["dependency_normalised"] = dict(zip(model.modalities, dep.normalised().tolist()))
     return report
+
+
+def protocol_level(label: str) -> int | None:
+    """The noise level a protocol label names: clean 1, one:pix@7 / all@7 7, random None."""
+    if label.startswith("random"):
+        return None
+    return getattr(protocol_from_string(label), "level", 1)
+
+
+def report_rows(report: dict, kind: str) -> list[dict]:
+    """`evaluate`'s report under the noise ``kind`` as rows of the results table
+    (`udml.experiments.files.COLUMNS`; a run adds dataset, variant, method and seed):
+
+        accuracy                 per protocol (level: the one it names, `protocol_level`)
+        unimodal_accuracy, weight (the mean fusion weight)    per protocol and modality
+        score                    the mean of each unreliability score, per protocol and modality
+        spearman                 the method's unreliability with the level, random protocol,
+                                 per modality and range (`unreliability_spearman`)
+        calibration_mean, _std   per score, modality and level; calibration_spearman per range
+        dependency, dependency_normalised    per modality, without a kind (a model property)
+    """
+    rows: list[dict] = []
+
+    def add(metric: str, value: float, **at) -> None:
+        rows.append({"kind": None if metric.startswith("dependency") else kind, **at,
+                     "metric": metric, "value": value})
+    for label, entry in report["protocols"].items():
+        at = {"protocol": label, "level": protocol_level(label)}
+        add("accuracy", entry["accuracy"], **at)
+        for metric, key in (("unimodal_accuracy", "unimodal"), ("weight", "mean_weights")):
+            for m, v in entry.get(key, {}).items():
+                add(metric, v, **at, modality=m)
+        for score, per_mod in entry.get("mean_scores", {}).items():
+            for m, v in per_mod.items():
+                add("score", v, **at, score=score, modality=m)
+    for m, by_range in report.get("spearman", {}).items():
+        for rng, v in by_range.items():
+            add("spearman", v, modality=m, range=rng)
+    for score, per_mod in report.get("calibration", {}).items():
+        for m, c in per_mod.items():
+            for stat in ("mean", "std"):
+                for level, v in enumerate(c[stat], 1):
+                    add(f"calibration_{stat}", v, score=score, modality=m, level=level)
+            for rng, v in c["spearman"].items():
+                add("calibration_spearman", v, score=score, modality=m, range=rng)
+    for key in ("dependency", "dependency_normalised"):
+        for m, v in report.get(key, {}).items():
+            add(key, v, modality=m)
+    return rows

@@ -3,10 +3,10 @@
 A method's forward pass carries one or more per-sample scores that should rise with the noise
 level l of a modality (higher = noisier):
 
-    s_hat     the noise-aware estimator's prediction of l   (FusionOutput.s_hat, UDML family)
-    pe_sigma  the mean sigma of the probabilistic embedding (FusionOutput.extras["pe_sigma"])
-    quality   the method's own score (FusionOutput.unreliability, kept under this key; QMF: minus
-              its energy confidence)
+    s_hat          the noise-aware estimator's prediction of l   (FusionOutput.s_hat, UDML family)
+    pe_sigma       the mean sigma of the probabilistic embedding (FusionOutput.extras["pe_sigma"])
+    unreliability  the method's own score (FusionOutput.unreliability; QMF: minus its energy
+                   confidence)
 
 `collect_scores` runs a model over a split under a noise protocol and returns one `Predictions`
 per score whose ``unreliability`` field holds that score, so that
@@ -27,7 +27,7 @@ from .evaluate import Predictions, concat_predictions, predict
 from .metrics import rank
 from ..models.base import MultimodalModel
 
-SCORE_NAMES = ("s_hat", "pe_sigma", "quality")
+SCORE_NAMES = ("s_hat", "pe_sigma", "unreliability")
 
 
 def collect_scores(model: MultimodalModel, data: MultimodalData, specs: dict[str, NoiseSpec],
