@@ -1,27 +1,43 @@
+import pandas as pd
 import pytest
 
 from tests._toy_results import SEEDS, toy_merged
+from udml.experiments.files import Results, frame
 from udml.analysis.calibration import (calibration_rows, dominance_rows, score_means,
                                        top_level_weight_ratio)
 
 N = len(SEEDS)
 
 
-def with_scores(merged: dict) -> dict:
+def _rows(method: str, **by) -> list[dict]:
+    """Rows of ``method`` (every seed), one per {metric: [(coordinates, value)]} entry."""
+    return [{"dataset": "toy", "variant": "default", "method": method, "seed": s, "metric": metric,
+             "value": v, **at} for s in SEEDS for metric, entries in by.items()
+            for at, v in entries]
+
+
+def with_scores(merged: Results) -> Results:
     """Add to the toy file's udml: D = (a 1, b 6), s_hat under one:m@3 (noisy m at 2 or 3, the
     clean one at 1), weights, and a calibration whose Spearman rises on a and falls on b."""
-    m = merged["metrics"]["default"]["udml"]
-    m["dependency"] = {"a": [1.0] * N, "b": [6.0] * N}
-    m["mean_scores"] = {"gaussian": {
-        "one:a@3": {"s_hat": {"a": [2.0] * N, "b": [1.0] * N}},
-        "one:b@3": {"s_hat": {"a": [1.0] * N, "b": [3.0] * N}}}}
-    m["mean_weights"] = {"gaussian": {"one:a@3": {"a": [1.2] * N, "b": [0.8] * N},
-                                      "one:b@3": {"a": [1.8] * N, "b": [0.2] * N}}}
-    m["calibration"] = {"gaussian": {"s_hat": {
-        mod: {"mean": [[1.0, 2.0, 3.0]] * N, "std": [[0.1] * 3] * N,
-              "spearman": {r: [sign * 0.5] * N for r in ("all", "low", "high")}}
-        for mod, sign in (("a", 1), ("b", -1))}}}
-    return merged
+    g = {"kind": "gaussian"}
+    rows = _rows("udml", dependency=[({"modality": "a"}, 1.0), ({"modality": "b"}, 6.0)],
+                 score=[({**g, "protocol": p, "score": "s_hat", "modality": m}, v)
+                        for p, vs in (("one:a@3", (2.0, 1.0)), ("one:b@3", (1.0, 3.0)))
+                        for m, v in zip("ab", vs)],
+                 weight=[({**g, "protocol": p, "modality": m}, v)
+                         for p, vs in (("one:a@3", (1.2, 0.8)), ("one:b@3", (1.8, 0.2)))
+                         for m, v in zip("ab", vs)],
+                 calibration_mean=[({**g, "score": "s_hat", "modality": m, "level": lv}, v)
+                                   for m in "ab" for lv, v in zip((1, 2, 3), (1.0, 2.0, 3.0))],
+                 calibration_spearman=[({**g, "score": "s_hat", "modality": m, "range": r},
+                                        sign * 0.5) for m, sign in (("a", 1), ("b", -1))
+                                       for r in ("all", "low", "high")])
+    return Results(pd.concat([merged.rows, frame(rows)], ignore_index=True), merged.record)
+
+
+def bound_file(**by) -> Results:
+    """A bound file: method and score "bound", the same values for every seed."""
+    return Results(frame(_rows("bound", **by)), {"dataset": "toy", "seeds": SEEDS})
 
 
 @pytest.fixture
@@ -39,15 +55,18 @@ def test_dominance_condition_on_both_sides(merged):
 
 
 def test_dominance_with_the_bound(merged):
-    bound = {"seeds": SEEDS, "metrics": {m: {"mean": [[1.0, 4.0, 11.0]] * N} for m in "ab"}}
+    bound = bound_file(calibration_mean=[({"kind": "gaussian", "score": "bound", "modality": m,
+                                           "level": lv}, v) for m in "ab"
+                                          for lv, v in zip((1, 2, 3), (1.0, 4.0, 11.0))])
     rows = {(r["noisy"], r["clean"]): r for r in dominance_rows(merged, bound)}
     assert rows[("a", "b")]["bound_ratio"] == pytest.approx(121.0)
     assert not rows[("a", "b")]["bound_noisy_keeps_more"]  # 121 > 6
 
 
 def test_calibration_rows_keep_the_sign(merged):
-    bound = {"seeds": SEEDS, "metrics": {m: {"spearman": {r: [0.9] * N for r in
-                                                          ("all", "low", "high")}} for m in "ab"}}
+    bound = bound_file(calibration_spearman=[({"kind": "gaussian", "score": "bound",
+                                               "modality": m, "range": r}, 0.9)
+                                              for m in "ab" for r in ("all", "low", "high")])
     rows = calibration_rows(merged, bound)
     assert len(rows) == 6
     b_all = next(r for r in rows if r["modality"] == "b" and r["range"] == "all")

@@ -7,7 +7,7 @@ from udml.analysis.comparisons import (accuracy_table, compare, find_results, fm
                               group_scores, level_curves, load_experiment, markdown_table,
                               paired_groups, protocol_groups, summary, sweep_cost,
                               top_level_scales)
-from udml.experiments.files import write_results
+from udml.experiments.files import Results, write_table
 
 T975_2 = 4.302652729911275  # t quantile 0.975 with 2 degrees of freedom
 BASE = [0.8, 0.7, 0.9]
@@ -16,6 +16,13 @@ BASE = [0.8, 0.7, 0.9]
 def _toy():
     return toy_merged({"static": [0.8, 0.7, 0.9],
                        "udml": ([0.8, 0.7, 0.9], {("gaussian", "one:b@3"): [0.9, 0.8, 1.0]})})
+
+
+def _drop(m: Results, **where) -> Results:
+    """``m`` without the rows at ``where`` (a seed that lacks an entry has no row)."""
+    at = m.rows[list(where)].eq(list(where.values())).all(axis=1)
+    assert at.any()
+    return Results(m.rows[~at], m.record)
 
 
 def test_protocol_groups():
@@ -35,8 +42,8 @@ def test_group_scores_average_the_protocols_per_seed():
         group_scores(m, "udml", [])
     with pytest.raises(KeyError, match=r"no accuracy under \[\('gaussian', 'one:c@2'\)\]"):
         group_scores(m, "udml", [("gaussian", "clean"), ("gaussian", "one:c@2")])
-    m = _toy()
-    m["metrics"]["default"]["udml"]["accuracy"]["gaussian"]["one:b@2"][1] = None
+    m = _drop(_toy(), method="udml", metric="accuracy", kind="gaussian", protocol="one:b@2",
+              seed=1)
     assert list(group_scores(m, "udml", protocol_groups(m)["b noisy"])) == [0, 2]  # all or none
 
 
@@ -82,13 +89,13 @@ def test_paired_groups_and_table():
 
 def test_paired_groups_keep_only_the_groups_both_files_have():
     m = _toy()
-    gauss_only = _toy()
-    gauss_only["kinds"] = ["gaussian"]
-    del gauss_only["protocols"]["blur"]
+    gauss_only = Results(m.rows, {**m.record, "kinds": ["gaussian"],
+                                  "protocols": {"gaussian": m["protocols"]["gaussian"]}})
     per = paired_groups(m, "udml", gauss_only, "static")
     assert "unseen: blur" not in per and per["b noisy"]["diff"] == pytest.approx(0.05)
     assert list(paired_groups(gauss_only, "udml", m, "static")) == list(per)
-    other = {**gauss_only, "protocols": {"gaussian": ["all@3"]}}  # all noisy at one level only
+    other = Results(m.rows, {**gauss_only.record, "protocols": {"gaussian": ["all@3"]}})
+    # all noisy at one level only
     assert protocol_groups(other) == {"all noisy": [("gaussian", "all@3")]}
     with pytest.raises(ValueError, match="share no protocol group"):
         paired_groups(m, "udml", other, "static")
@@ -106,9 +113,8 @@ def test_level_curves_start_at_the_clean_accuracy_and_can_be_differences():
 
 def test_sweep_cost_sums_the_runs():
     assert sweep_cost(_toy()) == {"jobs": 6, "cpu_seconds": 30.0, "seconds": 60.0}
-    m = _toy()
-    m["metrics"]["default"]["udml"]["cpu_seconds"][0] = None  # its wall time counts instead
-    m["metrics"]["default"]["static"]["seconds"][2] = None  # no run
+    m = _drop(_toy(), method="udml", metric="cpu_seconds", seed=0)  # its wall time counts
+    m = _drop(m, method="static", metric="seconds", seed=2)  # no run
     assert sweep_cost(m) == {"jobs": 5, "cpu_seconds": 30.0, "seconds": 50.0}
 
 
@@ -133,14 +139,14 @@ def test_load_experiment_and_find_results(tmp_path):
     with pytest.raises(FileNotFoundError, match="udml sweep main"):
         load_experiment(folder)
     for name in ("synthetic", "mfeat"):
-        write_results(folder / f"{name}.json", toy_merged({"static": [0.5] * len(SEEDS)},
-                                                          dataset=name))
+        toy = toy_merged({"static": [0.5] * len(SEEDS)}, dataset=name)
+        write_table(folder / f"{name}.parquet", toy.rows, toy.record)
     assert list(load_experiment(folder)) == ["mfeat", "synthetic"]  # the registry's order
     deep = tmp_path / "book" / "sub"
     deep.mkdir(parents=True)
     assert find_results(deep) == tmp_path / "results"
-    write_results(folder / "bad.json", {"config": {}, "metrics": {}})
-    with pytest.raises(ValueError, match="not a merged sweep file"):
+    (folder / "bad.parquet").write_text("{}")
+    with pytest.raises(ValueError, match="bad.parquet is not a Parquet file"):
         load_experiment(folder)
 
 

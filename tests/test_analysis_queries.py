@@ -1,7 +1,12 @@
+import math
+
+import pyarrow.parquet as pq
 import pytest
 from _toy_results import toy_merged
 
-from udml.analysis.queries import has_method, modalities, num_levels, pivot, series, table, values
+from udml.analysis.comparisons import MISSING, fmt_summary, summary
+from udml.analysis.queries import has_method, modalities, num_levels, pivot, series, values
+from udml.experiments.files import Results, read_results, write_table
 
 
 def _toy():
@@ -10,30 +15,54 @@ def _toy():
                       spearman={"udml": {("a", "low"): [0.1, 0.2, 0.3]}})
 
 
-def test_series_is_keyed_by_seed_and_skips_missing_values():
-    assert series(_toy(), "static", "accuracy", "gaussian", "clean") == {0: 0.8, 1: 0.7, 2: 0.9}
+def test_series_is_keyed_by_seed():
     m = _toy()
-    m["metrics"]["default"]["static"]["accuracy"]["gaussian"]["clean"][1] = None
-    assert series(m, "static", "accuracy", "gaussian", "clean") == {0: 0.8, 2: 0.9}
-    assert series(m, "udml", "spearman", "blur", "a", "low") == {0: 0.1, 1: 0.2, 2: 0.3}
-    assert series(m, "udml", "unimodal", "blur", "random", "b") == {0: 0.6, 1: 0.6, 2: 0.6}
+    assert series(m, "static", "accuracy", kind="gaussian", protocol="clean") == {
+        0: 0.8, 1: 0.7, 2: 0.9}
+    assert series(m, "udml", "spearman", kind="blur", modality="a", range="low") == {
+        0: 0.1, 1: 0.2, 2: 0.3}
+    assert series(m, "udml", "unimodal_accuracy", kind="blur", protocol="random",
+                  modality="b") == {0: 0.6, 1: 0.6, 2: 0.6}
     assert series(m, "udml", "seconds") == {0: 10.0, 1: 10.0, 2: 10.0}
+    assert series(m, "udml", "noisy", epoch=3) == {0: 1.0, 1: 1.0, 2: 1.0}
+    rows = m.rows
+    dropped = Results(rows[~((rows.method == "static") & (rows.seed == 1))], m.record)
+    assert series(dropped, "static", "accuracy", kind="gaussian", protocol="clean") == {
+        0: 0.8, 2: 0.9}  # a seed without the value has no row
+
+
+def test_a_missing_score_is_read_and_shown_as_missing(tmp_path):
+    """A score that cannot be computed (NaN) is written as missing (null in the file), read as
+    missing, and a table shows it as missing rather than refusing the whole file."""
+    m = _toy()
+    rows = m.rows.copy()
+    at = ((rows.method == "udml") & (rows.metric == "spearman") & (rows.kind == "gaussian")
+          & (rows.modality == "a") & (rows.range == "low") & (rows.seed == 1))
+    assert at.sum() == 1
+    rows.loc[at, "value"] = math.nan
+    path = write_table(tmp_path / "toy.parquet", rows, m.record)
+    back = read_results(path)
+    assert pq.read_table(path).column("value").null_count == 1
+    got = series(back, "udml", "spearman", kind="gaussian", modality="a", range="low")
+    assert list(got) == [0, 1, 2] and got[0] == 0.1 and math.isnan(got[1]) and got[2] == 0.3
+    assert fmt_summary(summary(got)) == MISSING
+    # the other values of the file are read as they were
+    assert series(back, "udml", "spearman", kind="blur", modality="a", range="low") == {
+        0: 0.1, 1: 0.2, 2: 0.3}
+    assert fmt_summary(summary(series(back, "static", "accuracy", kind="gaussian",
+                                      protocol="clean"))) != MISSING
 
 
 def test_series_errors_name_the_missing_piece():
     m = _toy()
-    with pytest.raises(KeyError, match=r"no results for method 'qmf'.*\['static', 'udml'\]"):
+    with pytest.raises(KeyError, match=r"qmf: accuracy: no such rows.*\['static', 'udml'\]"):
         series(m, "qmf", "accuracy")
-    with pytest.raises(KeyError, match="accuracy/nope"):
-        series(m, "static", "accuracy", "nope")
-    with pytest.raises(KeyError, match="static: no entry spearman'$"):
-        series(m, "static", "spearman", "blur", "a", "low")
-    with pytest.raises(KeyError, match="no entry accuracy/gaussian/clean/a"):
-        series(m, "static", "accuracy", "gaussian", "clean", "a")
-    with pytest.raises(ValueError, match="not a list over the 3 seeds"):
-        series(m, "static", "accuracy", "gaussian")
-    with pytest.raises(ValueError, match="not a list over the 3 seeds"):
-        series(m, "static", "history", "noisy")  # a list per seed, one value per epoch
+    with pytest.raises(KeyError, match="no value at {'kind': 'nope'}"):
+        series(m, "static", "accuracy", kind="nope")
+    with pytest.raises(KeyError, match="static: spearman: no such rows"):
+        series(m, "static", "spearman", kind="blur", modality="a", range="low")
+    with pytest.raises(ValueError, match="more than one per seed"):
+        series(m, "static", "accuracy", kind="gaussian")
 
 
 def test_modalities_levels_and_methods():
@@ -58,10 +87,3 @@ def test_values_and_pivot():
     assert wide[("gaussian", "one:b@3")].tolist() == [0.9, 0.8, 1.0]
     clean = acc[(acc.protocol == "clean") & (acc.kind == "gaussian")]
     assert dict(zip(clean.seed, clean.value)) == {0: 0.8, 1: 0.7, 2: 0.9}
-
-
-def test_a_record_is_read_once():
-    m = _toy()
-    assert table(m) is table(m) and len(table(m)) == len(set(map(tuple, table(m).values.tolist())))
-    other = _toy()
-    assert table(other) is not table(m) and table(other).equals(table(m))

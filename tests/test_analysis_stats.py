@@ -96,7 +96,7 @@ def test_holm_by_hand():
     (lambda: stats.paired([1], [0]), ValueError, "at least 2"),
     (lambda: stats.paired([1, 2], [0, 0], test="z"), ValueError, "unknown test"),
     (lambda: stats.paired([1, 2], [0, 0], confidence=1.5), ValueError, "confidence"),
-    (lambda: stats.mean_ci([1.0, float("nan")]), ValueError, "non-finite"),
+    (lambda: stats.mean_ci([1.0, float("inf")]), ValueError, "infinite"),
     (lambda: stats.std([1.0]), ValueError, "at least 2"),
     (lambda: stats.mean([]), ValueError, "at least 1"),
     (lambda: stats.mean(["a"]), TypeError, "numbers"),
@@ -105,3 +105,12 @@ def test_holm_by_hand():
 def test_errors(call, err, match):
     with pytest.raises(err, match=match):
         call()
+
+
+def test_a_missing_value_makes_its_statistics_missing():
+    nan = float("nan")
+    assert math.isnan(stats.mean([1.0, nan])) and math.isnan(stats.std([1.0, 2.0, nan]))
+    s = stats.summarise([1.0, nan, 3.0])
+    assert s.n == 3 and all(math.isnan(x) for x in (s.mean, s.std, s.ci_low, s.ci_high))
+    c = stats.paired([1.0, nan, 3.0], [0.0, 1.0, 2.0])
+    assert math.isnan(c.mean_diff) and math.isnan(c.p_value) and not c.exceeds_spread

@@ -4,7 +4,7 @@ from _toy_results import toy_merged
 from udml.experiments.registry import Experiment, get_experiment
 from udml.experiments.reproduce import find_job, rerun, rerun_difference
 from udml.experiments.runner import run_experiment
-from udml.experiments.merge import read_merged
+from udml.experiments.files import read_results
 
 
 def _toy():
@@ -14,15 +14,15 @@ def _toy():
 
 def _record_from(m, method, seed):
     """The run record a re-run of (method, seed) would give if it reproduced the file."""
-    i = m["seeds"].index(seed)
-    node = m["metrics"]["default"][method]
+    rows = m.rows[(m.rows.method == method) & (m.rows.seed == seed)]
     metrics = {}
-    for kind, by_p in node["accuracy"].items():
-        metrics[kind] = {"protocols": {
-            p: {"accuracy": vals[i],
-                "unimodal": {mod: v[i] for mod, v in node["unimodal"][kind][p].items()}}
-            for p, vals in by_p.items()}}
-    return {"metrics": metrics}
+    for r in rows[rows.metric == "accuracy"].itertuples():
+        uni = rows[(rows.metric == "unimodal_accuracy") & (rows.kind == r.kind)
+                   & (rows.protocol == r.protocol)]
+        metrics.setdefault(r.kind, {"protocols": {}})["protocols"][r.protocol] = {
+            "accuracy": r.value, "unimodal": dict(zip(uni.modality, uni.value))}
+    return {"config": {"dataset": m["dataset"], "model": {"method": method}}, "seed": seed,
+            "job": {"variant": "default"}, "metrics": metrics}
 
 
 def test_rerun_difference_is_zero_for_a_reproduced_run_and_finds_the_worst_value():
@@ -63,7 +63,7 @@ def test_rerun_reproduces_the_sweep_bit_for_bit(tmp_path):
     exp = Experiment("tiny-repro", ("mfeat",), ("static",), (0, 1), base={"epochs": 1},
                      protocols=("clean", "one:pix@11"))
     [path] = run_experiment(exp, jobs=1, out_dir=tmp_path, progress=False)
-    merged = read_merged(path)
+    merged = read_results(path)
     job = find_job(exp, "mfeat", "static", 1)
     assert get_experiment("main").name == "main"  # the registry is untouched
     record = rerun(job)

@@ -16,7 +16,7 @@ from udml.data import load_dataset
 from udml.training.evaluate import standard_protocols
 from udml.experiments.registry import get_experiment
 from udml.experiments.jobs import SEEN_KIND, unseen_protocols
-from udml.experiments.merge import read_merged
+from udml.experiments.files import read_results
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
 EXPERIMENTS = ("main", "gamma", "ablation", "extension")  # what the experiments chapter reads
@@ -28,7 +28,7 @@ pytestmark = pytest.mark.skipif(
 
 
 def _path(name: str, dataset: str) -> Path:
-    path = RESULTS / name / f"{dataset}.json"
+    path = RESULTS / name / f"{dataset}.parquet"
     if not path.is_file():
         pytest.fail(f"missing {path}: run `python -m udml sweep {name} --jobs 2`")
     return path
@@ -47,13 +47,14 @@ def test_every_dataset_has_every_variant_method_and_at_least_five_seeds(name):
     exp = get_experiment(name)
     assert len(exp.seeds) >= 5
     for dataset in exp.datasets:
-        m = read_merged(_path(name, dataset))
+        m = read_results(_path(name, dataset))
         assert (m["dataset"], m["experiment"]["name"]) == (dataset, name)
         assert m["seeds"] == list(exp.seeds)
         assert m["variants"] == list(exp.variants) and m["methods"] == list(exp.methods)
-        assert set(m["metrics"]) == set(exp.variants)  # (the file keeps its keys sorted)
+        assert set(m.rows.dataset) == {dataset} and set(m.rows.seed) == set(exp.seeds)
+        assert set(m.rows.variant) == set(exp.variants)
         for variant in exp.variants:
-            assert set(m["metrics"][variant]) == set(exp.methods)
+            assert set(m.rows.method[m.rows.variant == variant]) == set(exp.methods)
         for key in ("udml", "torch", "device"):
             assert m["environment"][key], f"{name}/{dataset}: no {key} in the environment"
 
@@ -62,7 +63,7 @@ def test_every_dataset_has_every_variant_method_and_at_least_five_seeds(name):
 def test_files_were_made_with_the_registry_config(name):
     exp = get_experiment(name)
     for dataset in exp.datasets:
-        m = read_merged(_path(name, dataset))
+        m = read_results(_path(name, dataset))
         for variant in exp.variants:
             resolved = exp.resolve(variant, exp.methods[0], exp.seeds[0])
             stored = m["config"]["variants"][variant]
@@ -75,7 +76,7 @@ def test_files_were_made_with_the_registry_config(name):
 def test_every_protocol_has_a_value_for_every_seed(name):
     exp = get_experiment(name)
     for dataset in exp.datasets:
-        m = read_merged(_path(name, dataset))
+        m = read_results(_path(name, dataset))
         mods = load_dataset(dataset, seed=exp.seeds[0]).modalities
         assert modalities(m) == sorted(mods)
         levels = num_levels(m)
@@ -84,14 +85,12 @@ def test_every_protocol_has_a_value_for_every_seed(name):
                                               else standard_protocols(mods, levels))
         for kind in exp.unseen_kinds:
             assert m["protocols"][kind] == unseen_protocols(mods, levels)
-        for variant, by_method in m["metrics"].items():
-            for method, entry in by_method.items():
-                for kind, labels in m["protocols"].items():
-                    for p in labels:
-                        values = entry["accuracy"][kind][p]
-                        assert len(values) == len(exp.seeds), (name, dataset, method, p)
-                        assert all(v is not None and 0.0 <= v <= 1.0 for v in values), \
-                            (name, dataset, variant, method, kind, p, values)
+        acc = m.rows[m.rows.metric == "accuracy"]
+        cells = acc.groupby(["variant", "method", "kind", "protocol"]).seed.apply(sorted)
+        assert len(cells) == len(exp.variants) * len(exp.methods) * sum(
+            map(len, m["protocols"].values()))
+        assert all(seeds == sorted(exp.seeds) for seeds in cells), (name, dataset)
+        assert acc.value.between(0.0, 1.0).all(), (name, dataset)
 
 
 def test_the_chapter_analysis_agrees_with_the_files_in_shape(loaded):
@@ -137,25 +136,25 @@ def test_variant_effects_cover_every_variant_and_method(loaded, name, reverse):
 def test_the_levers_file_was_made_on_validation_data_with_the_registry_config():
     exp = get_experiment("levers")
     for dataset in exp.datasets:
-        m = read_merged(_path("levers", dataset))
+        m = read_results(_path("levers", dataset))
         assert m["experiment"]["split"] == "val" and m["seeds"] == list(exp.seeds)
         for variant in exp.variants:
             resolved = exp.resolve(variant, "udml", exp.seeds[0])["model"]
             stored = m["config"]["variants"][variant]["model"]
             assert stored == {k: v for k, v in resolved.items() if k != "method"}, variant
-            assert "calibration" in m["metrics"][variant]["udml"], variant
+            udml = m.rows[(m.rows.variant == variant) & (m.rows.method == "udml")]
+            assert (udml.metric == "calibration_spearman").any(), variant
 
 
 def test_the_bound_files_share_the_main_budget_and_cover_every_modality():
-    from udml.experiments.bound import read_bound
     main = get_experiment("main")
     for dataset in ("mfeat", "synthetic"):
-        b = read_bound(_path("bound", dataset))
+        b = read_results(_path("bound", dataset))
         assert b["seeds"] == list(main.seeds)
         assert b["modalities"] == sorted(load_dataset(dataset, seed=0).modalities)
         resolved = main.resolve("default", "udml", 0)
         assert b["config"]["train"] == {k: v for k, v in resolved["train"].items() if k != "seed"}
         assert b["config"]["model"] == resolved["model"]
-        for m in b["modalities"]:
-            rho = b["metrics"][m]["spearman"]
-            assert all(-1 <= v <= 1 for r in rho.values() for v in r)
+        rho = b.rows[b.rows.metric == "calibration_spearman"]
+        assert sorted(set(rho.modality)) == b["modalities"] and set(rho.method) == {"bound"}
+        assert rho.value.between(-1, 1).all()

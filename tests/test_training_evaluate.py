@@ -6,8 +6,8 @@ import torch
 from udml.config import ModelConfig, TrainConfig
 from udml.corrupt import NoiseSpec
 from udml.data import load_dataset
-from udml.training.evaluate import (Predictions, evaluate, standard_protocols,
-                                    unreliability_spearman)
+from udml.training.evaluate import (Predictions, evaluate, protocol_level, report_rows,
+                                    standard_protocols, unreliability_spearman)
 from udml.training.loop import fit
 
 SPECS = {"fou": NoiseSpec("gaussian", 2.0), "pix": NoiseSpec("gaussian", 4.0)}
@@ -44,7 +44,7 @@ def test_evaluate_report_structure():
     with pytest.raises(ValueError, match="empty"):
         evaluate(model, splits.test.subset(torch.arange(0)), SPECS, 11, ["clean"])
     # mean scores per protocol; no calibration without every level of a modality
-    assert set(rep["protocols"]["one:fou@11"]["mean_scores"]) == {"s_hat", "pe_sigma", "quality"}
+    assert set(rep["protocols"]["one:fou@11"]["mean_scores"]) == {"s_hat", "pe_sigma", "unreliability"}
     assert "calibration" not in rep
 
 
@@ -57,7 +57,8 @@ def test_evaluate_calibrates_the_scores_over_every_level():
     model.config.num_levels = L  # a short level grid keeps the test fast
     rep = evaluate(model, splits.test, specs, L, ["clean"] + [f"one:m0@{lv}" for lv in (2, 3, 4)])
     cal = rep["calibration"]
-    assert set(cal) == {"s_hat", "pe_sigma", "quality"} and set(cal["s_hat"]) == {"m0"}  # m1: clean only
+    assert set(cal) == {"s_hat", "pe_sigma", "unreliability"}
+    assert set(cal["s_hat"]) == {"m0"}  # m1: clean only
     means = cal["s_hat"]["m0"]["mean"]
     assert len(means) == L
     assert means[0] == pytest.approx(rep["protocols"]["clean"]["mean_scores"]["s_hat"]["m0"])
@@ -114,3 +115,26 @@ def test_evaluate_checks_labels_against_the_model(small):
     bad = MultimodalData(test.x, test.y + 5)
     with pytest.raises(ValueError, match="labels must lie in 0..9"):
         evaluate(model, bad, SPECS, 11, ["clean"])
+
+
+def test_protocol_level():
+    assert [protocol_level(p) for p in ("clean", "one:pix@7", "all@11", "random")] == [
+        1, 7, 11, None]
+
+
+def test_report_rows_are_the_report_as_rows_of_the_results_table():
+    rep = {"protocols": {"one:a@3": {"accuracy": 0.5, "unimodal": {"a": 0.4},
+                                     "mean_weights": {"a": 0.7},
+                                     "mean_scores": {"s_hat": {"a": 2.5}}}},
+           "calibration": {"s_hat": {"a": {"mean": [1.0, 2.0], "std": [0.1, 0.2],
+                                           "spearman": {"all": 0.9}}}},
+           "dependency_normalised": {"a": 1.0}}
+    rows = {(r["metric"], r.get("level"), r.get("score")): r for r in report_rows(rep, "blur")}
+    assert rows[("accuracy", 3, None)]["value"] == 0.5
+    assert rows[("weight", 3, None)]["modality"] == "a"
+    assert rows[("score", 3, "s_hat")]["value"] == 2.5
+    assert rows[("calibration_std", 2, "s_hat")]["value"] == 0.2
+    assert rows[("calibration_spearman", None, "s_hat")]["range"] == "all"
+    assert rows[("dependency_normalised", None, None)]["kind"] is None
+    assert {r["kind"] for k, r in rows.items() if k[0] != "dependency_normalised"} == {"blur"}
+    assert len(report_rows(rep, "blur")) == 4 + 2 * 2 + 1 + 1

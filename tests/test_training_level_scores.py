@@ -37,7 +37,7 @@ def test_output_scores_picks_what_the_output_carries():
                        s_hat={"a": torch.tensor([3.0, 4.0])},
                        extras={"pe_sigma": torch.tensor([[0.1, 0.2], [0.3, 0.4]])})
     scores = output_scores(out, ["a", "b"])
-    assert sorted(scores) == ["pe_sigma", "quality", "s_hat"]
+    assert sorted(scores) == ["pe_sigma", "s_hat", "unreliability"]
     assert scores["pe_sigma"]["b"].tolist() == pytest.approx([0.2, 0.4])  # column 1 = "b"
     assert output_scores(FusionOutput(torch.zeros(2, 3), {}), ["a"]) == {}
     with pytest.raises(ValueError, match="pe_sigma"):
@@ -47,13 +47,13 @@ def test_output_scores_picks_what_the_output_carries():
 def test_collect_scores_udml_matches_a_direct_forward():
     model, data = _model("udml"), _data()
     preds = collect_scores(model, data, SPECS, "clean", L, torch.Generator().manual_seed(0))
-    assert sorted(preds) == ["pe_sigma", "quality", "s_hat"]
+    assert sorted(preds) == ["pe_sigma", "s_hat", "unreliability"]
     model.eval()
     with torch.no_grad():
         out = model(data.x)
     for i, m in enumerate(model.modalities):
         assert torch.equal(preds["s_hat"].unreliability[m], out.s_hat[m])
-        assert torch.equal(preds["quality"].unreliability[m], out.unreliability[m])
+        assert torch.equal(preds["unreliability"].unreliability[m], out.unreliability[m])
         assert torch.allclose(preds["pe_sigma"].unreliability[m],
                               torch.exp(0.5 * out.logvar[m]).mean(1))
         assert preds["s_hat"].levels[m].tolist() == [1] * len(data)
@@ -70,10 +70,10 @@ def test_collect_scores_restores_training_mode_and_rejects_empty():
                        torch.Generator())
 
 
-def test_collect_scores_qmf_has_only_its_quality():
+def test_collect_scores_qmf_has_only_its_unreliability():
     preds = collect_scores(_model("qmf"), _data(), SPECS, "clean", L,
                            torch.Generator().manual_seed(0))
-    assert sorted(preds) == ["quality"]
+    assert sorted(preds) == ["unreliability"]
 
 
 def test_collect_scores_refuses_a_model_without_scores():

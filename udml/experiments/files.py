@@ -41,6 +41,9 @@ class Results:
     def __getitem__(self, key: str):
         return self.record[key]
 
+    def __contains__(self, key: str) -> bool:
+        return key in self.record
+
     @cached_property
     def parts(self) -> dict[tuple, pd.DataFrame]:
         """The rows split once by (variant, method, metric), for queries."""
