@@ -171,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
             jobs = [j for j in make_jobs(target) if j.dataset == d]
             done = sum(_finished(j, args.out) for j in jobs)
             if done == len(jobs):
-                paths.append(merge_runs(target, d, args.out, Path(args.out) / folder / f"{d}.json"))
+                paths.append(merge_runs(target, d, args.out, Path(args.out) / folder / f"{d}.parquet"))
             else:
                 print(f"{folder}/{d}: {done} of {len(jobs)} jobs done; results file not "
                       "written until all are")
