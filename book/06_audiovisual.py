@@ -94,13 +94,10 @@ from IPython.display import Markdown, display
 
 import udml
 from udml.analysis import claims
-from udml.av import (av_noise_specs, build_av_model, get_profile, load_cremad, load_fsdd,
+from udml.av import (av_noise_specs, build_av_model, get_profile, load_cremad,
                      load_kinetics_sounds, make_fixture, measure_spread, save_av_checkpoint)
 from udml.av.cremad import CREMAD_LAYOUT
 from udml.av.frames import IMAGENET_MEAN, IMAGENET_STD
-from udml.av.fsdd import wav_bytes
-from udml.av.fsdd_noise import SETS as FSDD_SETS
-from udml.av.fsdd_noise import snr_db
 from udml.av.kinetics_sounds import KINETICS_SOUNDS_LAYOUT
 from udml.av.noise import GAUSSIAN_TOP
 from udml.av.profiles import REFERENCE as AV_REFERENCE
@@ -109,9 +106,14 @@ from udml.analysis.comparisons import find_results, load_experiment, series, sum
 from udml.analysis.queries import values
 from udml.config import ModelConfig, TrainConfig
 from udml.corrupt import apply_noise, levels_to_strength
+from udml.corrupt.fsdd_sets import SETS as FSDD_SETS
+from udml.corrupt.scales import default_specs
+from udml.corrupt.waveform import snr_db
+from udml.data.fsdd import load_fsdd, wav_bytes
 from udml.training.evaluate import evaluate
 from udml.experiments.registry import get_experiment
 from udml.models import build_model
+from udml.models.encoders import encoder_builder
 from udml.book.notebook import glue, glue_figure, report_time, setup
 from udml.book.panel import figure_panel
 from udml.plotting import audiovisual as plots
@@ -353,8 +355,8 @@ print("shapes", splits.shapes)
 # %%
 test = splits.test
 if is_fsdd:
-    specs = splits.noise_specs("gaussian")
-    kind_specs = {"gaussian": specs, **{k: splits.noise_specs(k) for k in FSDD_SETS
+    specs = default_specs(splits, "gaussian")
+    kind_specs = {"gaussian": specs, **{k: default_specs(splits, k) for k in FSDD_SETS
                                         if k != "gaussian"}}
     test_data = test
 else:
@@ -381,7 +383,7 @@ def spectrograms(audio):
     """(B, 1, F, T) log spectrograms of a batch of waveforms, by the model's own front end."""
     if not is_fsdd:
         return audio  # the CREMA-D loader already returns spectrograms
-    front = splits.build_encoders(splits.shapes, model_cfg)["audio"]
+    front = encoder_builder(splits)(splits.shapes, model_cfg)["audio"]
     return front.spectrogram(audio)
 
 
@@ -469,7 +471,7 @@ for method in settings["methods"]:
     seed_everything(seed)
     cfg = replace(model_cfg, method=method, track_dependency=True)
     if is_fsdd:
-        model = build_model(splits.build_encoders(splits.shapes, cfg), splits.num_classes, cfg)
+        model = build_model(encoder_builder(splits)(splits.shapes, cfg), splits.num_classes, cfg)
     else:
         model = build_av_model(splits.shapes, splits.num_classes, cfg, av.width)
     histories[method] = train(model, splits, specs, train_cfg,

@@ -7,7 +7,7 @@ from PIL import Image
 
 from udml.av import AudioSpec, FrameSpec, load_cremad
 from udml.av import prepare_cremad as prep
-from udml.av.audio import read_wav, write_wav
+from udml.data.audio import read_wav, write_wav
 from udml.av.catalog import read_split_csv, write_split_csv
 
 CLIPS = [f"10{a:02d}_DFA_{e}_XX" for a in range(1, 11) for e in ("ANG", "NEU")]

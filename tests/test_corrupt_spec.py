@@ -1,4 +1,8 @@
 """Tests of NoiseSpec, the kinds registry and apply_noise (levels -> strengths, validation)."""
+import json
+import subprocess
+import sys
+
 import pytest
 import torch
 
@@ -185,3 +189,16 @@ def test_levels_to_strength_refuses_levels_outside_1_to_L():
         levels_to_strength(torch.tensor([1]), 1)
     with pytest.raises(ValueError, match="integers"):
         levels_to_strength(torch.tensor([1.5]), 11)
+
+
+def test_every_kind_is_registered_where_it_is_defined():
+    """`import udml.corrupt` alone gives every kind, the waveform and frame kinds included: no
+    other package has to be imported for its side effect (checked in a fresh interpreter)."""
+    code = ("import json, sys, udml.corrupt; print(json.dumps({'kinds': sorted(udml.corrupt.KINDS), "
+            "'loaded': sorted(m for m in sys.modules if m.startswith('udml.'))}))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout)
+    assert {"snr_noise", "babble", "motion_blur", "frame_blur", "frame_occlusion",
+            *BUILTIN_KINDS} == set(seen["kinds"])
+    assert not [m for m in seen["loaded"] if m.startswith(("udml.av", "udml.models"))]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .audio import CREMAD_AUDIO, AudioSpec
+from ..data.audio import CREMAD_AUDIO, AudioSpec
 from .catalog import Layout
 from .dataset import AVSplits, load_av_splits
 from .frames import CREMAD_FRAMES, FrameSpec

@@ -21,7 +21,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from ..data.dataset import Batch, MultimodalData
-from .audio import AudioSpec, load_spectrogram
+from ..data.audio import AudioSpec, load_spectrogram
 from .catalog import (Clip, Layout, check_root, class_names, index_clips, read_split_csv,
                       stratified_split)
 from .frames import FrameSpec, load_clip_frames

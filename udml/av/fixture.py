@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .audio import write_wav
+from ..data.audio import write_wav
 from .catalog import Layout, write_split_csv
 from .cremad import CREMAD_CLASSES, CREMAD_LAYOUT
 

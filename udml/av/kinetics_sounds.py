@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .audio import KINETICS_SOUNDS_AUDIO, AudioSpec
+from ..data.audio import KINETICS_SOUNDS_AUDIO, AudioSpec
 from .catalog import Layout
 from .dataset import AVSplits, load_av_splits
 from .frames import KINETICS_SOUNDS_FRAMES, FrameSpec

@@ -10,7 +10,7 @@ from ..training.checkpoint import load_checkpoint, save_checkpoint
 from ..config import ModelConfig, TrainConfig
 from ..models import build_model
 from ..models.base import MultimodalModel
-from .resnet import av_encoders
+from ..models.resnet import av_encoders
 
 
 def build_av_model(shapes: dict[str, tuple[int, ...]], num_classes: int, config: ModelConfig,

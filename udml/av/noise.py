@@ -1,12 +1,8 @@
-"""Audio-visual corruptions: frame kinds for (B, T, 3, H, W) clips, and the default specs.
+"""The corruption sets of the audio-visual runs, and the spread that scales their Gaussian noise.
 
-Kinds added to the registry `udml.corrupt.KINDS` (see `register_av_kinds`), with the same
-conventions as the built-in ones (t = 0 is the identity; randomness only from ``generator``):
-  motion_blur      a straight blur of scale * t pixels at a random angle per clip, the same on
-                   every frame and channel (camera shake), for (B, C, H, W) or (B, T, C, H, W)
-  frame_blur       the built-in Gaussian ``blur`` on every frame of a clip
-  frame_occlusion  the built-in ``occlusion``, one patch at the same place on every frame
-Spectrograms (B, 1, F, T) take the built-in kinds directly (gaussian, temporal_blur, time_mask).
+Frames (B, T, 3, H, W) take the frame kinds of `udml.corrupt.frames` (motion_blur,
+frame_occlusion); spectrograms (B, 1, F, T) take the built-in kinds directly (gaussian,
+temporal_blur, time_mask).
 
 Corruption sets (`av_noise_specs`): "gaussian" (training and test: Gaussian noise on both
 modalities), "blur" (motion blur on frames, temporal blur on spectrograms, the kinds the
@@ -14,14 +10,10 @@ reference code wires at test time), "mask" (occlusion on frames, time mask on sp
 """
 from __future__ import annotations
 
-import math
-
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
-from ..corrupt import Kind, NoiseSpec, blur, occlusion, register_kind
-from ..corrupt._common import check_clip, check_generator, finish, rand
+from ..corrupt import NoiseSpec
 
 GAUSSIAN_TOP = 2.0        # Gaussian noise std at the top level, in units of the modality's spread
 MOTION_BLUR_TOP = 0.25    # blur length at the top level, as a share of the frame side
@@ -29,91 +21,6 @@ TEMPORAL_BLUR_TOP = 0.05  # Gaussian sigma at the top level, as a share of the s
 OCCLUDED_TOP = 0.5        # covered share of the frame / masked share of the time axis at the top
 SETS = {"gaussian": ("gaussian", "gaussian"), "blur": ("temporal_blur", "motion_blur"),
         "mask": ("time_mask", "frame_occlusion")}
-
-
-def _check(kind: str, x: Tensor, t: Tensor, scale: float, ranks: tuple[int, ...]) -> None:
-    if not isinstance(x, Tensor) or not x.is_floating_point():
-        raise TypeError(f"{kind}: x must be a floating-point tensor")
-    if x.dim() not in ranks:
-        raise ValueError(f"{kind} applies to tensors of rank {ranks} (batch axis included), got "
-                         f"shape {tuple(x.shape)}")
-    if not isinstance(t, Tensor) or tuple(t.shape) != (x.shape[0],) or not t.is_floating_point():
-        raise ValueError(f"{kind}: t must be a float tensor of shape ({x.shape[0]},)")
-    if t.numel() and bool(((t < 0) | (t > 1) | torch.isnan(t)).any()):
-        raise ValueError(f"{kind}: strengths t must lie in [0, 1]")
-    if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not math.isfinite(scale) \
-            or scale < 0:
-        raise ValueError(f"{kind}: scale must be a finite number >= 0, got {scale!r}")
-
-
-def line_kernels(length: Tensor, angle: Tensor, size: int) -> Tensor:
-    """(B, size, size) normalised kernels of a straight segment of ``length`` pixels at ``angle``
-    radians through the centre; length 0 gives the unit impulse. Points along the segment are
-    spread onto the grid bilinearly."""
-    c = size // 2
-    steps = torch.linspace(-0.5, 0.5, 4 * size + 1, device=length.device)          # (P,)
-    pos = steps[None, :] * length[:, None]                                          # (B, P)
-    px = c + pos * torch.cos(angle)[:, None]                                        # (B, P)
-    py = c + pos * torch.sin(angle)[:, None]
-    grid = torch.arange(size, device=length.device, dtype=length.dtype)             # (S,)
-    wx = (1 - (px[..., None] - grid).abs()).clamp(min=0)                            # (B, P, S)
-    wy = (1 - (py[..., None] - grid).abs()).clamp(min=0)
-    k = torch.einsum("bpy,bpx->byx", wy, wx)                                        # (B, S, S)
-    return k / k.sum(dim=(1, 2), keepdim=True)
-
-
-def motion_blur(x: Tensor, t: Tensor, scale: float, generator: torch.Generator,
-                clip=None) -> Tensor:
-    """Linear motion blur of scale * t pixels (per sample) at a uniform random angle per sample.
-
-    x: (B, C, H, W) images or (B, T, C, H, W) clips; every channel and frame of a sample shares
-    its kernel. scale: blur length in pixels at t = 1. Borders repeat the edge pixels.
-    """
-    _check("motion_blur", x, t, scale, (4, 5))
-    check_generator("motion_blur", generator)
-    clip = check_clip(clip)
-    t = t.to(x.device)
-    b, (h, w) = x.shape[0], x.shape[-2:]
-    length = (scale * t).to(torch.float32)                         # (B,)
-    angle = rand((b,), generator, length) * math.pi                # (B,)
-    size = 2 * math.ceil(float(length.max()) / 2) + 1 if b else 1
-    kernels = line_kernels(length, angle, size).to(x.dtype)        # (B, S, S)
-    rows = x.reshape(1, -1, h, w)                                  # (1, B R, H, W)
-    per = rows.shape[1] // b
-    weight = kernels.repeat_interleave(per, dim=0)[:, None]        # (B R, 1, S, S)
-    r = size // 2
-    padded = F.pad(rows, (r, r, r, r), mode="replicate")
-    out = F.conv2d(padded, weight, groups=rows.shape[1]).reshape(x.shape)
-    return finish(out, x, t, clip)
-
-
-def frame_blur(x: Tensor, t: Tensor, scale: float, generator: torch.Generator | None = None,
-               clip=None) -> Tensor:
-    """Gaussian blur (sigma = scale * t pixels) of every frame of (B, T, C, H, W) clips."""
-    _check("frame_blur", x, t, scale, (5,))
-    return blur(x.flatten(1, 2), t, scale, generator, clip=clip).view_as(x)
-
-
-def frame_occlusion(x: Tensor, t: Tensor, scale: float, generator: torch.Generator,
-                    fill: float = 0.0, clip=None) -> Tensor:
-    """One patch covering a share scale * t of the frame, at the same place on every frame of
-    (B, T, C, H, W) clips (fill 0.0 = the ImageNet mean colour of normalised frames)."""
-    _check("frame_occlusion", x, t, scale, (5,))
-    return occlusion(x.flatten(1, 2), t, scale, generator, fill=fill, clip=clip).view_as(x)
-
-
-AV_KINDS = {
-    "motion_blur": Kind(motion_blur, (4, 5), (), "blur length in pixels"),
-    "frame_blur": Kind(frame_blur, (5,), (), "Gaussian kernel standard deviation, in pixels",
-                       random=False),
-    "frame_occlusion": Kind(frame_occlusion, (5,), ("fill",), "covered share of each frame"),
-}
-
-
-def register_av_kinds() -> None:
-    """Add the frame kinds to `udml.corrupt.KINDS` (idempotent), so that NoiseSpec accepts them."""
-    for name, kind in AV_KINDS.items():
-        register_kind(name, kind)
 
 
 @torch.no_grad()
@@ -146,7 +53,6 @@ def av_noise_specs(kind: str, shapes: dict[str, tuple[int, ...]],
     if kind not in SETS:
         raise ValueError(f"unknown audio-visual corruption set {kind!r}; "
                          f"choose one of {sorted(SETS)}")
-    register_av_kinds()
     audio_kind, visual_kind = SETS[kind]
     if kind == "gaussian" and not (scales and {"audio", "visual"} <= set(scales)):
         if spread is None or not {"audio", "visual"} <= set(spread):

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from ..config import ModelConfig, TrainConfig
-from .audio import CREMAD_AUDIO, KINETICS_SOUNDS_AUDIO, AudioSpec
+from ..data.audio import CREMAD_AUDIO, KINETICS_SOUNDS_AUDIO, AudioSpec
 from .frames import CREMAD_FRAMES, KINETICS_SOUNDS_FRAMES, FrameSpec
 
 DATASETS = ("cremad", "kinetics_sounds")

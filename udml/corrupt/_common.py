@@ -23,6 +23,8 @@ RANKS: dict[str, tuple[int, ...] | None] = {
     "occlusion": (2, 4),
     "time_mask": (2, 3, 4),  # sequences (B, T), (B, C, T) or spectrograms (B, C, F, T)
     "temporal_blur": (2, 3, 4),
+    "snr_noise": None,       # waveforms (udml.corrupt.waveform)
+    "babble": (2, 3),        # (B, N) or (B, C, N): other recordings of the batch are mixed in
 }
 
 

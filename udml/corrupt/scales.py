@@ -12,8 +12,10 @@ import json
 from functools import lru_cache
 from importlib import resources
 
+from .fsdd_sets import fsdd_noise_specs
 from .spec import NoiseSpec
 from ..data.dataset import MultimodalSplits
+from ..data.fsdd import FSDDSplits
 
 CALIBRATION_FILE = "noise_calibration.json"
 
@@ -21,7 +23,7 @@ CALIBRATION_FILE = "noise_calibration.json"
 # kind's own unit (udml.corrupt.KINDS[kind].scale_unit): half the entries flipped to the range's
 # ends, a blur of 2 pixels / feature positions, three quarters of the sample covered.
 UNSEEN_KIND_SCALES = {"salt_pepper": 0.5, "blur": 2.0, "occlusion": 0.75}
-# The unseen corruption sets of the FSDD benchmark (udml.av.fsdd_noise.SETS less gaussian): babble or a
+# The unseen corruption sets of the FSDD benchmark (udml.corrupt.fsdd_sets.SETS less gaussian): babble or a
 # silenced stretch on the audio, with occlusion or blur on the image.
 PAIRED_UNSEEN_KINDS = ("babble", "time_mask")
 
@@ -45,10 +47,10 @@ def default_specs(splits: MultimodalSplits, kind: str = "gaussian",
                   scales: dict[str, float] | None = None) -> dict[str, NoiseSpec]:
     """One NoiseSpec per modality with the data's range and a scale: ``scales[m]`` if given, else
     the calibrated one for Gaussian noise, else the kind's entry of UNSEEN_KIND_SCALES.
-    Splits with their own ``noise_specs(kind, scales)`` (the audio-visual FSDD benchmark, whose
-    kinds are named sets of one kind per modality) answer for themselves."""
-    if hasattr(splits, "noise_specs"):
-        return splits.noise_specs(kind, scales)
+    The FSDD benchmark's splits take its named sets of one kind per modality instead
+    (`udml.corrupt.fsdd_sets`), images clipped to their range."""
+    if isinstance(splits, FSDDSplits):
+        return fsdd_noise_specs(kind, tuple(splits.info["range"]["visual"]), scales)
     ranges = splits.info.get("range", {})
     family = splits.info.get("dataset", splits.name)
     specs = {}

@@ -13,7 +13,7 @@ from typing import Callable
 import torch
 from torch import Tensor
 
-from . import kinds
+from . import frames, kinds, waveform
 from ._common import RANKS, check_clip
 
 
@@ -42,14 +42,25 @@ KINDS: dict[str, Kind] = {
                       "masked share of the time axis"),
     "temporal_blur": Kind(kinds.temporal_blur, RANKS["temporal_blur"], (),
                           "Gaussian kernel standard deviation, in time steps", random=False),
+    # waveforms (udml.corrupt.waveform)
+    "snr_noise": Kind(waveform.snr_noise, RANKS["snr_noise"], (),
+                      "noise RMS over the recording's RMS"),
+    "babble": Kind(waveform.babble, RANKS["babble"], ("voices",),
+                   "babble RMS over the recording's RMS"),
+    # video frames (udml.corrupt.frames)
+    "motion_blur": Kind(frames.motion_blur, (4, 5), (), "blur length in pixels"),
+    "frame_blur": Kind(frames.frame_blur, (5,), (), "Gaussian kernel standard deviation, in pixels",
+                       random=False),
+    "frame_occlusion": Kind(frames.frame_occlusion, (5,), ("fill",), "covered share of each frame"),
 }
 
-
-BUILTIN_KINDS = tuple(KINDS)
+# The kinds of `udml.corrupt.kinds`, which apply to any modality of a matching rank (vectors,
+# images, sequences); the others are for waveforms and video frames.
+BUILTIN_KINDS = ("gaussian", "salt_pepper", "blur", "occlusion", "time_mask", "temporal_blur")
 
 
 def register_kind(name: str, kind: Kind) -> None:
-    """Add a corruption kind to `KINDS` (e.g. udml.av's frame kinds), so NoiseSpec accepts it.
+    """Add a corruption kind of one's own to `KINDS`, so NoiseSpec accepts it.
 
     Idempotent for the same object; refuses to replace a different kind of the same name.
     """

@@ -3,15 +3,17 @@
     load_dataset("mfeat")      UCI Multiple Features, pix (image) + fou (contour spectrum)
     load_dataset("mfeat-all")  the same digits with all six views
     load_dataset("synthetic")  a planted easy and hard modality with known ground truth
-    load_dataset("fsdd")       real spoken digits paired with handwritten ones (udml.av.fsdd);
+    load_dataset("fsdd")       real spoken digits paired with handwritten ones (udml.data.fsdd);
                                "fsdd-speaker": the same with whole speakers held out
 """
 from __future__ import annotations
 
+from functools import partial
 from typing import Callable
 
 from .dataset import Batch, MultimodalData, MultimodalSplits
 from .files import DataFileError, find_data_file, verify_data_file
+from .fsdd import load_fsdd
 from .mfeat import VIEWS as MFEAT_VIEWS
 from .mfeat import load_mfeat
 from .splits import Standardiser, stratified_split
@@ -24,19 +26,12 @@ def _mfeat_all(**kwargs) -> MultimodalSplits:
     return load_mfeat(views=MFEAT_VIEWS, **kwargs)
 
 
-def _fsdd(split: str):
-    def load(**kwargs) -> MultimodalSplits:
-        from ..av.fsdd import load_fsdd  # imported on use: udml.av pulls in the models
-        return load_fsdd(split=split, **kwargs)
-    return load
-
-
 DATASETS: dict[str, Callable[..., MultimodalSplits]] = {
     "mfeat": load_mfeat,
     "mfeat-all": _mfeat_all,
     "synthetic": make_synthetic,
-    "fsdd": _fsdd("official"),
-    "fsdd-speaker": _fsdd("speaker"),
+    "fsdd": partial(load_fsdd, split="official"),
+    "fsdd-speaker": partial(load_fsdd, split="speaker"),
 }
 
 
@@ -50,7 +45,7 @@ def load_dataset(name: str, **kwargs) -> MultimodalSplits:
 
 
 __all__ = [
-    "Batch", "MultimodalData", "MultimodalSplits", "DATASETS", "load_dataset", "load_mfeat",
+    "Batch", "MultimodalData", "MultimodalSplits", "DATASETS", "load_dataset", "load_fsdd", "load_mfeat",
     "make_synthetic", "stratified_split", "Standardiser", "DataFileError", "find_data_file",
     "verify_data_file", "MFEAT_VIEWS",
 ]

@@ -1,13 +1,20 @@
-"""Feature extractors f_m: an MLP for vector modalities, a small CNN for image modalities.
+"""Feature extractors f_m: an MLP for vector modalities, a small CNN for image modalities; the
+FSDD benchmark's splits take their own ResNets (`encoder_builder`).
 
 Each encoder exposes ``in_shape`` (the per-sample shape it accepts, checked by the model) and
 ``out_dim`` (the size of h_m).
 """
 from __future__ import annotations
 
+from functools import partial
+from typing import Callable
+
 from torch import Tensor, nn
 
 from ..config import ModelConfig
+from ..data.dataset import MultimodalSplits
+from ..data.fsdd import FSDDSplits
+from .fsdd import fsdd_encoders
 
 
 class MLPEncoder(nn.Module):
@@ -64,3 +71,16 @@ def build_encoders(shapes: dict[str, tuple[int, ...]], config: ModelConfig) -> d
             raise ValueError(f"no default encoder for modality {name!r} with sample shape {shape}; "
                              "pass your own encoders")
     return encoders
+
+
+def encoder_builder(splits: MultimodalSplits) -> Callable[..., dict[str, nn.Module]]:
+    """How to build the encoders of ``splits``, called as ``(shapes, config)``: the FSDD
+    benchmark's ResNets at the audio spec and width its splits were made for, else
+    `build_encoders`."""
+    if isinstance(splits, FSDDSplits):
+        return partial(_fsdd, splits.audio, splits.width)
+    return build_encoders
+
+
+def _fsdd(audio, width: int, shapes: dict[str, tuple[int, ...]], config: ModelConfig) -> dict:
+    return fsdd_encoders(shapes, audio, width)  # the ResNets take no setting of ModelConfig

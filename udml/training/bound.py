@@ -21,7 +21,7 @@ from ..corrupt import NoiseSpec, apply_noise, corrupt_batch, one_modality, rando
 from ..data.dataset import Batch, MultimodalData, MultimodalSplits
 from ..method.estimator import level_from_output
 from ..method.losses import estimator_mse
-from ..models.encoders import build_encoders
+from ..models.encoders import encoder_builder
 from ..seed import seed_everything
 from ..validation import resolve_device
 from .loop import make_optimizer, run_epochs
@@ -50,7 +50,7 @@ def fit_level_regressor(splits: MultimodalSplits, modality: str, specs: dict[str
         raise ValueError(f"unknown modality {modality!r}; the data have {splits.modalities}")
     seed_everything(train_cfg.seed)
     device = resolve_device(train_cfg.device)
-    make_encoders = getattr(splits, "build_encoders", build_encoders)
+    make_encoders = encoder_builder(splits)
     encoder = make_encoders({modality: splits.shapes[modality]}, model_cfg)[modality]
     model = LevelRegressor(encoder).to(device)
     opt = make_optimizer(model, train_cfg)

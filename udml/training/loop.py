@@ -15,7 +15,7 @@ from tqdm.auto import tqdm
 from ..config import ModelConfig, TrainConfig
 from ..corrupt import NoiseSpec, corrupt_batch, random_per_sample
 from ..data.dataset import Batch, MultimodalSplits
-from ..models.encoders import build_encoders
+from ..models.encoders import encoder_builder
 from .metrics import accuracy
 from ..models import build_model
 from ..models.base import MultimodalModel
@@ -263,11 +263,11 @@ def _sum_over_ranks(sums: dict, correct: int, seen: int, ranks: Ranks) -> tuple[
 
 def fit(splits: MultimodalSplits, model_cfg: ModelConfig, train_cfg: TrainConfig,
         specs: dict[str, NoiseSpec] | None = None) -> tuple[MultimodalModel, list[dict]]:
-    """Seed, build the encoders (the splits' own ``build_encoders`` where they have one, else
+    """Seed, build the encoders (`encoder_builder`: the dataset's own where it has some, else
     the default ones) and the model for ``model_cfg.method``, and train it."""
     from ..corrupt.scales import default_specs
     seed_everything(train_cfg.seed)
     specs = specs if specs is not None else default_specs(splits)
-    make_encoders = getattr(splits, "build_encoders", build_encoders)
+    make_encoders = encoder_builder(splits)
     model = build_model(make_encoders(splits.shapes, model_cfg), splits.num_classes, model_cfg)
     return model, train(model, splits, specs, train_cfg)

@@ -1,11 +1,12 @@
-"""Encoders of the FSDD x mfeat benchmark: the ResNet family of `udml.av` at a CPU size.
+"""Encoders of the FSDD x mfeat benchmark: the ResNet family of `udml.models.resnet` at a
+CPU size.
 
 Both are `ResNet18Trunk`s with one basic block per stage (ResNet-10: the ResNet-18 of CREMA-D
 at half the depth) and base width ``FSDD_WIDTH`` (stages of 4, 8, 16, 32 channels), so that a
 run of the benchmark takes seconds on one CPU thread.
 
 - `SpectrogramResNet`: (B, 1, S) waveforms -> log spectrogram log(|STFT| + 1e-7) of
-  `udml.av.audio.log_spectrogram` (B, 1, F, T) -> trunk -> (B, 8w). The spectrogram is computed
+  `udml.data.audio.log_spectrogram` (B, 1, F, T) -> trunk -> (B, 8w). The spectrogram is computed
   inside the model, so that waveform corruptions (noise at an SNR, babble, dropouts) reach the
   network through the same front end as clean audio.
 - `ImageResNet`: (B, C, H, W) images -> trunk -> (B, 8w) (a 16 x 15 digit ends as one
@@ -15,10 +16,10 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from .audio import AudioSpec, log_spectrogram
+from ..data.audio import AudioSpec, log_spectrogram
+from ..data.fsdd import FSDD_WIDTH
 from .resnet import ResNet18Trunk, _check_shape
 
-FSDD_WIDTH = 4               # base width w: features of 8w = 32
 FSDD_STAGES = (1, 1, 1, 1)   # basic blocks per stage: ResNet-10
 
 

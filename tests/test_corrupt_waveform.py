@@ -1,5 +1,5 @@
-"""The waveform corruptions of the FSDD benchmark (snr_noise, babble; time_mask on waveforms):
-identity at the clean level, seeded, strength rising with the level, and the corruption sets."""
+"""udml.corrupt.waveform (snr_noise, babble; and the built-in time_mask on waveforms): identity at
+the clean level, seeded, strength rising with the level."""
 from __future__ import annotations
 
 import math
@@ -7,11 +7,8 @@ import math
 import pytest
 import torch
 
-import udml.av  # noqa: F401  (registers the kinds)
-from udml.av.fsdd_noise import (SETS, babble, fsdd_noise_specs, rms, snr_db,
-                                snr_noise)
-from udml.corrupt import KINDS, NoiseSpec, apply_noise, time_mask
-from udml.corrupt.scales import PAIRED_UNSEEN_KINDS
+from udml.corrupt import time_mask
+from udml.corrupt.waveform import babble, rms, snr_db, snr_noise
 
 KINDS_UNDER_TEST = {"snr_noise": (snr_noise, 10.0), "babble": (babble, 10.0),
                     "time_mask": (time_mask, 0.75)}
@@ -93,22 +90,3 @@ def test_babble_never_mixes_a_recording_into_itself():
     x[0, 0, 10] = 1.0
     out = babble(x, torch.tensor([1.0, 0.0]), 1.0, gen(), voices=3)
     assert torch.equal(out, x)  # sample 0's only other recording is silent
-
-
-def test_sets_and_specs():
-    assert set(SETS) == {"gaussian", *PAIRED_UNSEEN_KINDS}
-    for kind in SETS:
-        specs = fsdd_noise_specs(kind, (-1.0, 1.0))
-        assert set(specs) == {"audio", "visual"}
-        assert specs["audio"].clip is None and specs["visual"].clip == (-1.0, 1.0)
-        assert all(s.kind in KINDS for s in specs.values())
-    x = {"audio": speech(b=4), "visual": torch.zeros(4, 1, 16, 15)}
-    levels = {"audio": torch.tensor([1, 11, 11, 1]), "visual": torch.ones(4, dtype=torch.long)}
-    out = apply_noise(x, levels, fsdd_noise_specs("babble", (-1.0, 1.0)), 11, gen())
-    assert torch.equal(out["audio"][[0, 3]], x["audio"][[0, 3]])
-    assert torch.equal(out["visual"], x["visual"])
-    assert fsdd_noise_specs("gaussian", scales={"audio": 1.0})["audio"].scale == 1.0
-    with pytest.raises(ValueError, match="FSDD corruption set"):
-        fsdd_noise_specs("rain")
-    with pytest.raises(ValueError, match="unknown noise kind"):
-        NoiseSpec(kind="thunder")

@@ -8,7 +8,7 @@ each informative alone.
 
     load_fsdd(split="official", seed=0)   FSDDSplits (an in-memory MultimodalSplits)
       x["audio"]:  (N, 1, S) waveforms at 8 kHz, tiled and cut to FSDD_AUDIO's clip (the CREMA-D
-                   preprocessing of `udml.av.audio`); the encoder turns them into log spectrograms
+                   preprocessing of `udml.data.audio`); the encoder turns them into log spectrograms
       x["visual"]: (N, 1, 16, 15) images, standardised with the training images' mean and std
 
 Splits of the recordings (both seeded, both recorded in ``info``):
@@ -30,17 +30,15 @@ from functools import lru_cache
 import numpy as np
 import torch
 
-from ..config import ModelConfig
-from ..data.dataset import MultimodalData, MultimodalSplits
-from ..data.files import DATA_FILES, load_npz
-from ..data.mfeat import MFEAT_FILE, PIX_LEVELS
-from ..data.splits import Standardiser, stratified_split
 from .audio import AudioSpec, tile_and_cut
-from .fsdd_model import FSDD_WIDTH, fsdd_encoders
-from .fsdd_noise import fsdd_noise_specs
+from .dataset import MultimodalData, MultimodalSplits
+from .files import DATA_FILES, load_npz
+from .mfeat import MFEAT_FILE, PIX_LEVELS
+from .splits import Standardiser, stratified_split
 
 FSDD_FILE = "fsdd.npz"
 FSDD_AUDIO = AudioSpec(sample_rate=8000, clip_seconds=0.75, n_fft=128, hop_length=128)
+FSDD_WIDTH = 4  # base width w of the benchmark's ResNets (`udml.models.fsdd`): features of 8w
 SPLITS = ("official", "speaker")
 OFFICIAL_TEST = range(0, 5)  # recording indices of the official test split
 VAL_SHARE = 0.1  # of the official split's non-test recordings
@@ -51,7 +49,7 @@ SOURCE = ("Free Spoken Digit Dataset (Jackson et al.), CC BY-SA 4.0, paired with
 
 
 def pcm16_to_float(pcm: np.ndarray) -> np.ndarray:
-    """16-bit PCM integers -> float32 in [-1, 1), the conversion of `udml.av.audio.read_wav`."""
+    """16-bit PCM integers -> float32 in [-1, 1), the conversion of `udml.data.audio.read_wav`."""
     return pcm.astype(np.float32) / 32768.0
 
 
@@ -76,7 +74,7 @@ def recordings(arrays: dict[str, np.ndarray]) -> list[np.ndarray]:
 
 def waveforms(clips: list[np.ndarray], spec: AudioSpec) -> torch.Tensor:
     """(N, 1, S) clips: each waveform tiled to ``spec``'s length and cut from its start, clipped
-    to [-1, 1] (the evaluation path of `udml.av.audio.waveform_to_spectrogram`)."""
+    to [-1, 1] (the evaluation path of `udml.data.audio.waveform_to_spectrogram`)."""
     out = [tile_and_cut(torch.from_numpy(c), spec.num_samples).clamp(-1.0, 1.0) for c in clips]
     return torch.stack(out)[:, None]
 
@@ -158,19 +156,12 @@ def _archive(path) -> tuple[dict[str, np.ndarray], torch.Tensor]:
 
 @dataclass
 class FSDDSplits(MultimodalSplits):
-    """`MultimodalSplits` that also say how to encode and corrupt their two modalities."""
+    """`MultimodalSplits` of the benchmark, with the audio spec and the encoder width they were
+    made for: `udml.models.encoders.encoder_builder` builds their ResNets, and
+    `udml.corrupt.scales.default_specs` gives their corruption sets (`udml.corrupt.fsdd_sets`)."""
 
     audio: AudioSpec = FSDD_AUDIO
     width: int = FSDD_WIDTH
-
-    def build_encoders(self, shapes: dict[str, tuple[int, ...]], config: ModelConfig) -> dict:
-        """The ResNet-18 family at width ``self.width``: spectrogram front end + audio ResNet,
-        image ResNet (used by `udml.training.loop.fit` instead of the default encoders)."""
-        return fsdd_encoders(shapes, self.audio, self.width)
-
-    def noise_specs(self, kind: str, scales: dict[str, float] | None = None) -> dict:
-        """The corruption set ``kind`` (`udml.av.fsdd_noise.SETS`) for these splits."""
-        return fsdd_noise_specs(kind, tuple(self.info["range"]["visual"]), scales)
 
 
 def load_fsdd(split: str = "official", seed: int = 0, audio: AudioSpec = FSDD_AUDIO,

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 import torch
 
-from udml.av.audio import load_spectrogram, read_wav
-from udml.av.fsdd import (FSDD_AUDIO, OFFICIAL_TEST, load_fsdd, pair_images, pcm16_to_float,
+from udml.data.audio import load_spectrogram, read_wav
+from udml.data.fsdd import (FSDD_AUDIO, OFFICIAL_TEST, load_fsdd, pair_images, pcm16_to_float,
                           recording_split, recordings, waveforms)
-from udml.av.fsdd_model import SpectrogramResNet
+from udml.models.fsdd import SpectrogramResNet
 from udml.data import files, load_dataset
 from udml.data.files import DATA_FILES, load_npz
 
@@ -101,7 +101,7 @@ def test_shipped_archive_checksum_readme_and_counts(arrays):
 
 
 def test_packed_samples_read_like_the_wav_file(tmp_path):
-    """A recording written back as WAV bytes reads (udml.av.audio.read_wav) to the same
+    """A recording written back as WAV bytes reads (udml.data.audio.read_wav) to the same
     waveform, and the CREMA-D loader's spectrogram equals the model's front end on the clip."""
     arrays = load_npz("fsdd.npz")
     pcm = arrays["samples"][arrays["offsets"][7]:arrays["offsets"][8]]
@@ -166,7 +166,7 @@ def test_recordings_are_decoded_in_order(arrays):
 
 
 def test_wav_bytes_play_back_the_waveform(tmp_path):
-    from udml.av.fsdd import wav_bytes
+    from udml.data.fsdd import wav_bytes
     x = np.linspace(-0.5, 0.5, 400, dtype=np.float32)
     path = tmp_path / "x.wav"
     path.write_bytes(wav_bytes(x, 8000))

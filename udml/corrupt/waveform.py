@@ -1,41 +1,23 @@
-"""Corruptions of spoken-digit waveforms, and the corruption sets of the FSDD benchmark.
+"""Corruptions of waveforms (B, C, N) or (B, N): noise at a falling signal-to-noise ratio, babble.
 
-Two kinds for waveforms (B, C, N), registered with `udml.corrupt` (t = 0 is the identity;
-randomness only from ``generator``):
+Kinds of the registry `udml.corrupt.KINDS` (t = 0 is the identity; randomness only from
+``generator``):
   snr_noise  white Gaussian noise at a signal-to-noise ratio that falls with the level: the
              noise's RMS is scale * t times the recording's own RMS, so the SNR at strength t is
              -20 log10(scale * t) dB whatever the recording's loudness
   babble     other talkers: a mix of ``voices`` other recordings of the same batch, each at a
              random circular shift, scaled so that its RMS is scale * t times the recording's
-             (the "cocktail party": speech-shaped, non-stationary, and saying other digits)
+             (the "cocktail party": speech-shaped, non-stationary, and saying other words)
 The built-in ``time_mask`` (a silenced stretch of the waveform: a dropout) applies as it is.
-
-`fsdd_noise_specs(kind, ...)` gives one spec per modality for a named corruption set:
-  gaussian   training and the main protocols: snr_noise on the audio, Gaussian on the image
-  babble     never seen in training: babble on the audio, occlusion on the image
-  time_mask  never seen in training: time mask on the audio, blur on the image
 """
 from __future__ import annotations
-
-import math
 
 import torch
 from torch import Tensor
 
-from ..corrupt import Kind, NoiseSpec, register_kind
-from ..corrupt._common import check_clip, check_generator, check_inputs, finish, randn
-from ..corrupt._common import RANKS
+from ._common import check_clip, check_generator, check_inputs, finish, randn
 
-SNR_TOP = 10.0        # noise RMS / signal RMS at the top level: SNR -20 dB
-BABBLE_TOP = 10.0     # babble RMS / signal RMS at the top level: SNR -20 dB
 BABBLE_VOICES = 3     # recordings mixed into the babble of each sample
-TIME_MASK_TOP = 0.75  # silenced share of the clip at the top level
-IMAGE_GAUSSIAN_TOP = 8.0  # the image noise std at the top level (that of mfeat's pix, calibrated)
-IMAGE_OCCLUSION_TOP = 0.75
-IMAGE_BLUR_TOP = 2.0
-SETS = {"gaussian": (("snr_noise", SNR_TOP), ("gaussian", IMAGE_GAUSSIAN_TOP)),
-        "babble": (("babble", BABBLE_TOP), ("occlusion", IMAGE_OCCLUSION_TOP)),
-        "time_mask": (("time_mask", TIME_MASK_TOP), ("blur", IMAGE_BLUR_TOP))}
 RMS_FLOOR = 1e-8  # silent babble sources give no babble rather than a division by zero
 
 
@@ -91,37 +73,3 @@ def babble(x: Tensor, t: Tensor, scale: float, generator: torch.Generator,
     gain = scale * t * rms(x) / rms(mix).clamp(min=RMS_FLOOR)           # (B,)
     out = x + gain.to(x.dtype).view((-1,) + (1,) * (x.dim() - 1)) * mix
     return finish(out, x, t, clip)
-
-
-FSDD_KINDS = {
-    "snr_noise": Kind(snr_noise, None, (), "noise RMS over the recording's RMS"),
-    "babble": Kind(babble, (2, 3), ("voices",), "babble RMS over the recording's RMS"),
-}
-
-
-def register_fsdd_kinds() -> None:
-    """Add snr_noise and babble to `udml.corrupt.KINDS` (idempotent)."""
-    RANKS.setdefault("snr_noise", FSDD_KINDS["snr_noise"].ranks)
-    RANKS.setdefault("babble", FSDD_KINDS["babble"].ranks)
-    for name, kind in FSDD_KINDS.items():
-        register_kind(name, kind)
-
-
-def fsdd_noise_specs(kind: str, visual_range: tuple[float, float] | None = None,
-                     scales: dict[str, float] | None = None) -> dict[str, NoiseSpec]:
-    """{'audio': NoiseSpec, 'visual': NoiseSpec} of the corruption set ``kind`` (see `SETS`).
-
-    visual_range: where the image's raw grey levels land after standardisation; corrupted images
-    are clipped to it. The waveform is not clipped. ``scales`` overrides the top strengths.
-    """
-    if kind not in SETS:
-        raise ValueError(f"unknown FSDD corruption set {kind!r}; choose one of {sorted(SETS)}")
-    register_fsdd_kinds()
-    specs = {}
-    for modality, (name, top) in zip(("audio", "visual"), SETS[kind]):
-        scale = scales[modality] if scales and modality in scales else top
-        if not math.isfinite(scale) or scale < 0:
-            raise ValueError(f"scale of {modality} must be finite and >= 0, got {scale}")
-        clip = visual_range if modality == "visual" else None
-        specs[modality] = NoiseSpec(kind=name, scale=float(scale), clip=clip)
-    return specs

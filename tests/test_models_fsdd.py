@@ -7,10 +7,10 @@ from dataclasses import replace
 import pytest
 import torch
 
-from udml.av.audio import log_spectrogram
-from udml.av.fsdd import FSDD_AUDIO, load_fsdd
-from udml.av.fsdd_model import ImageResNet, SpectrogramResNet, fsdd_encoders
-from udml.av.resnet import ResNet18Trunk
+from udml.data.audio import log_spectrogram
+from udml.data.fsdd import FSDD_AUDIO, load_fsdd
+from udml.models.fsdd import ImageResNet, SpectrogramResNet, fsdd_encoders
+from udml.models.resnet import ResNet18Trunk
 from udml.config import ModelConfig, TrainConfig
 from udml.training.evaluate import evaluate
 from udml.experiments.registry import get_experiment

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from udml.av.resnet import AudioResNet18, ResNet18Trunk, VisualResNet18, av_encoders
+from udml.models.resnet import AudioResNet18, ResNet18Trunk, VisualResNet18, av_encoders
 
 # The standard ResNet-18 has 11,689,512 parameters with its 1000-class layer (512 * 1000 + 1000
 # of them); the trunk without that layer therefore has 11,176,512 for RGB input.

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from udml.av.audio import (CREMAD_AUDIO, KINETICS_SOUNDS_AUDIO, LOG_EPS, AudioSpec,
+from udml.data.audio import (CREMAD_AUDIO, KINETICS_SOUNDS_AUDIO, LOG_EPS, AudioSpec,
                            load_spectrogram, log_spectrogram, read_wav, resample, tile_and_cut,
                            waveform_to_spectrogram, write_wav)
 
