@@ -105,7 +105,7 @@ def test_a_run_file_keeps_its_record_beside_the_rows(tmp_path):
               "environment": {"torch": "x"}, "metrics": {"gaussian": {"protocols": {
                   "clean": {"accuracy": 1.0, "unimodal": {}}}}}, "history": []}
     res = read_results(write_results(tmp_path / "run.parquet", record))
-    assert res.record == {"config": record["config"], "seed": 0, "seeds": [0],
+    assert res.record == {"config": record["config"], "seed": 0, "seeds": [0], "dataset": "d",
                           "environment": {"torch": "x"}}
     assert res.rows.value.tolist() == [1.0] and res.rows.variant.tolist() == ["default"]
 

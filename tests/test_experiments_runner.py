@@ -1,6 +1,6 @@
 """The sweep runner and its results files: one real smoke sweep on two worker processes, then the
 runner's bookkeeping (resume, corrupt and stale files, failures) with a stand-in for training."""
-import json
+import copy as copying
 import re
 import resource
 import shutil
@@ -12,8 +12,9 @@ from udml.experiments import runner as sweep
 from udml.training.evaluate import standard_protocols
 from udml.experiments.jobs import unseen_protocols
 from udml.experiments.registry import Experiment, get_experiment
-from udml.experiments.merge import merge_runs, read_merged
-from udml.experiments.table import results_table
+from udml.analysis.queries import series
+from udml.experiments.files import read_results, write_table
+from udml.experiments.merge import merge_runs
 
 SMOKE = get_experiment("smoke")
 MODALITIES = ["fou", "pix"]
@@ -27,11 +28,21 @@ def cpu_seconds():
     return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
+RECORDS: dict = {}  # run file name -> the run record the smoke sweep wrote there
+
+
 @pytest.fixture(scope="module")
 def smoke(tmp_path_factory):
     out = tmp_path_factory.mktemp("results")
     t0 = cpu_seconds()
-    paths = sweep.run_experiment("smoke", jobs=2, out_dir=out, progress=False)
+    write = sweep.write_results
+
+    def keep(path, record):
+        RECORDS[path.name] = copying.deepcopy(record)
+        return write(path, record)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(sweep, "write_results", keep)
+        paths = sweep.run_experiment("smoke", jobs=2, out_dir=out, progress=False)
     return out, paths, cpu_seconds() - t0
 
 
@@ -43,29 +54,29 @@ def copy(smoke, tmp_path):
 
 
 def run_files(out):
-    files = (out / "smoke" / "runs").rglob("*.json")
+    files = (out / "smoke" / "runs").rglob("*.parquet")
     return {p.relative_to(out): p.stat().st_mtime_ns for p in files}
 
 
 def replay(out, calls):
     """A stand-in for `run_job` that records its calls and returns the stored run record."""
-    def fake(job):
+    def fake(job, *_):
         calls.append((job.method, job.seed))
-        return json.loads(job.path(out).read_text())
+        return copying.deepcopy(RECORDS[job.path(out).name])
     return fake
 
 
 def test_smoke_sweep_writes_every_file(smoke):
     out, paths, cpu = smoke
     assert cpu > 0  # the merged file sums its jobs' CPU time (speed is the benchmark's business)
-    assert paths == [out / "smoke" / "mfeat.json"]
-    want = {f"{m}-seed{s}.json" for m in SMOKE.methods for s in SMOKE.seeds}
+    assert paths == [out / "smoke" / "mfeat.parquet"]
+    want = {f"{m}-seed{s}.parquet" for m in SMOKE.methods for s in SMOKE.seeds}
     assert {p.name for p in run_files(out)} == want
 
 
 def test_merged_file_structure(smoke):
     out, paths, _ = smoke
-    d = read_merged(paths[0])
+    d = read_results(paths[0])
     assert d["experiment"] == SMOKE.to_dict() and d["dataset"] == "mfeat"
     assert d["seeds"] == [0, 1] and d["methods"] == list(SMOKE.methods)
     assert d["variants"] == ["default"] and d["kinds"][0] == "gaussian"
@@ -80,28 +91,31 @@ def test_merged_file_structure(smoke):
     assert d["protocols"]["gaussian"] == standard_protocols(MODALITIES, 11)
     for kind in ("blur", "occlusion", "salt_pepper"):
         assert d["protocols"][kind] == unseen_protocols(MODALITIES, 11)
+    t = d.rows
     for method in SMOKE.methods:
-        m = d["metrics"]["default"][method]
+        m = t[t.method == method]
         for kind, protos in d["protocols"].items():
             for p in protos:
-                acc = m["accuracy"][kind][p]
-                assert len(acc) == 2 and all(0.0 <= a <= 1.0 for a in acc), (method, kind, p)
-                assert set(m["unimodal"][kind][p]) == set(MODALITIES)
-        hist = m["history"]
-        assert [len(v) for v in hist["val_acc_clean"]] == [2, 2]
-        assert "loss_ce" not in hist and "seconds" not in hist  # per-epoch details dropped
-        assert len(m["seconds"]) == 2 and all(s > 0 for s in m["seconds"])
-    udml = d["metrics"]["default"]["udml"]
-    assert set(udml["spearman"]["blur"]) == set(MODALITIES)
-    assert set(udml["mean_weights"]["gaussian"]["clean"]) == set(MODALITIES)
-    assert set(udml["dependency"]) == set(MODALITIES)
+                acc = series(d, method, "accuracy", kind=kind, protocol=p)
+                assert list(acc) == [0, 1] and all(0.0 <= a <= 1.0 for a in acc.values())
+                uni = m[(m.metric == "unimodal_accuracy") & (m.kind == kind) & (m.protocol == p)]
+                assert set(uni.modality) == set(MODALITIES)
+        assert m[m.metric == "val_acc_clean"].groupby("seed").epoch.max().tolist() == [2, 2]
+        assert not m.metric.isin(["loss_ce", "lr"]).any()  # per-epoch details dropped
+        assert all(v > 0 for v in series(d, method, "seconds").values())
+    udml = t[t.method == "udml"]
+    assert set(udml.modality[(udml.metric == "spearman") & (udml.kind == "blur")]) == set(
+        MODALITIES)
+    assert set(udml.modality[(udml.metric == "weight") & (udml.protocol == "clean")]) == set(
+        MODALITIES)
+    assert set(udml.modality[udml.metric == "dependency"]) == set(MODALITIES)
 
 
 def test_resume_skips_finished_jobs(smoke, monkeypatch):
     out, paths, _ = smoke
     before = run_files(out)
 
-    def must_not_train(job):
+    def must_not_train(job, *_):
         raise AssertionError(f"retrained {job}")
     monkeypatch.setattr(sweep, "run_job", must_not_train)
     assert sweep.run_experiment("smoke", jobs=2, out_dir=out, progress=False) == paths
@@ -110,24 +124,28 @@ def test_resume_skips_finished_jobs(smoke, monkeypatch):
 
 def _drop_udml_seed1(copy, monkeypatch) -> list:
     """Delete one run file and swap in a run_job that records its calls and returns that run."""
-    gone = copy / "smoke" / "runs" / "mfeat" / "default" / "udml-seed1.json"
-    saved = gone.read_text()
+    gone = copy / "smoke" / "runs" / "mfeat" / "default" / "udml-seed1.parquet"
+    saved = RECORDS[gone.name]
     gone.unlink()
     calls = []
 
-    def fake(job):
+    def fake(job, *_):
         calls.append((job.method, job.seed))
-        return json.loads(saved)
+        return copying.deepcopy(saved)
     monkeypatch.setattr(sweep, "run_job", fake)
     return calls
 
 
 def test_resume_reruns_only_the_missing_job(copy, monkeypatch):
-    merged = read_merged(copy / "smoke" / "mfeat.json")
+    merged = read_results(copy / "smoke" / "mfeat.parquet")
     calls = _drop_udml_seed1(copy, monkeypatch)
     sweep.run_experiment("smoke", jobs=1, out_dir=copy, progress=False)
     assert calls == [("udml", 1)]
-    assert read_merged(copy / "smoke" / "mfeat.json")["metrics"] == merged["metrics"]
+    again = read_results(copy / "smoke" / "mfeat.parquet").rows
+    key = ["method", "seed", "metric", "kind", "protocol", "modality", "score", "range", "level",
+           "epoch"]
+    assert again.sort_values(key, ignore_index=True).equals(
+        merged.rows.sort_values(key, ignore_index=True))
 
 
 def test_no_resume_reruns_everything_and_restores_threads(copy, monkeypatch):
@@ -143,51 +161,49 @@ def test_no_resume_reruns_everything_and_restores_threads(copy, monkeypatch):
 
 
 def test_corrupt_run_file_is_named(copy):
-    bad = copy / "smoke" / "runs" / "mfeat" / "default" / "static-seed0.json"
+    bad = copy / "smoke" / "runs" / "mfeat" / "default" / "static-seed0.parquet"
     bad.write_text('{"format": "udml-res')
     with pytest.raises(ValueError, match=rf"corrupt run file {re.escape(str(bad))}"):
         sweep.run_experiment("smoke", jobs=2, out_dir=copy, progress=False)
-    bad.write_text('{"format": "udml-results", "config": {}, "metrics": {}}')
-    with pytest.raises(ValueError, match=r"corrupt run file .*static-seed0\.json.*no \["):
-        sweep.run_experiment("smoke", jobs=2, out_dir=copy, progress=False)
-    bad.write_text('{"format": "udml-results", "metrics": {}}')
-    with pytest.raises(ValueError, match=r"corrupt run file .*static-seed0\.json.*no 'config'"):
+    write_table(bad, [], {"config": {}, "seeds": [0]})
+    with pytest.raises(ValueError, match=r"corrupt run file .*static-seed0\.parquet.*no \["):
         sweep.run_experiment("smoke", jobs=2, out_dir=copy, progress=False)
 
 
 def test_stale_run_file_is_named(copy):
     changed = Experiment("smoke", SMOKE.datasets, SMOKE.methods, SMOKE.seeds,
                          base={"epochs": 3}, unseen_kinds=SMOKE.unseen_kinds)
-    with pytest.raises(ValueError, match=r"stale run file .*static-seed0\.json.*\['train'\]"):
+    with pytest.raises(ValueError, match=r"stale run file .*static-seed0\.parquet.*\['train'\]"):
         sweep.run_experiment(changed, jobs=1, out_dir=copy, progress=False)
 
 
 def test_failed_job_is_reported_and_its_dataset_not_merged(copy, monkeypatch):
-    (copy / "smoke" / "mfeat.json").unlink()
-    (copy / "smoke" / "runs" / "mfeat" / "default" / "udml-seed1.json").unlink()
+    (copy / "smoke" / "mfeat.parquet").unlink()
+    (copy / "smoke" / "runs" / "mfeat" / "default" / "udml-seed1.parquet").unlink()
 
-    def boom(job):
+    def boom(job, *_):
         raise FloatingPointError("non-finite loss")
     monkeypatch.setattr(sweep, "run_job", boom)
-    with pytest.raises(RuntimeError, match=r"(?s)1 of 1 jobs failed.*udml-seed1\.json.*non-finite"):
+    with pytest.raises(RuntimeError, match=r"(?s)1 of 1 jobs failed.*udml-seed1\.parquet.*non-finite"):
         sweep.run_experiment("smoke", jobs=1, out_dir=copy, progress=False)
-    assert not (copy / "smoke" / "mfeat.json").exists()
-    with pytest.raises(FileNotFoundError, match=r"missing run file .*udml-seed1\.json"):
+    assert not (copy / "smoke" / "mfeat.parquet").exists()
+    with pytest.raises(FileNotFoundError, match=r"missing run file .*udml-seed1\.parquet"):
         merge_runs(SMOKE, "mfeat", copy)
 
 
 def test_the_merged_file_reads_as_one_table(smoke):
     out, paths, _ = smoke
-    t = results_table(out / "smoke")
-    assert t.equals(results_table(paths[0])) and t.equals(results_table(paths))
+    merged = read_results(paths[0])
+    t = merged.rows
     acc = t[t.metric == "accuracy"]
     n_protocols = (len(standard_protocols(MODALITIES, 11))
                    + 3 * len(unseen_protocols(MODALITIES, 11)))
     assert len(acc) == len(SMOKE.methods) * len(SMOKE.seeds) * n_protocols
-    merged = read_merged(paths[0])
     clean = acc[(acc.method == "udml") & (acc.kind == "gaussian") & (acc.protocol == "clean")]
-    stored = merged["metrics"]["default"]["udml"]["accuracy"]["gaussian"]["clean"]
-    assert dict(zip(clean.seed, clean.value)) == dict(zip([0, 1], stored))
+    run = read_results(out / "smoke" / "runs" / "mfeat" / "default" / "udml-seed1.parquet")
+    stored = RECORDS["udml-seed1.parquet"]["metrics"]["gaussian"]["protocols"]["clean"]
+    assert clean.value.tolist()[1] == stored["accuracy"] == series(
+        run, "udml", "accuracy", kind="gaussian", protocol="clean")[1]
     lv = acc[(acc.method == "static") & (acc.kind == "gaussian") & (acc.protocol == "one:pix@7")]
     assert set(lv.level) == {7}
     sp = t[(t.method == "udml") & (t.kind == "blur") & (t.metric == "spearman")
@@ -195,15 +211,6 @@ def test_the_merged_file_reads_as_one_table(smoke):
     assert sp.seed.tolist() == [0, 1]
     history = t[(t.method == "udml") & (t.metric == "epoch_dependency") & (t.seed == 0)]
     assert history.epoch.max() == merged["config"]["variants"]["default"]["train"]["epochs"]
-
-
-def test_readers_refuse_other_files(smoke, tmp_path):
-    out, _, _ = smoke
-    run = next((out / "smoke" / "runs").rglob("*.json"))
-    with pytest.raises(ValueError, match="not a merged sweep file"):
-        read_merged(run)
-    with pytest.raises(FileNotFoundError, match="no merged results"):
-        results_table(tmp_path)
 
 
 def test_unseen_protocols():
@@ -219,7 +226,7 @@ def test_jobs_grid_and_paths(tmp_path):
     assert [(j.method, j.seed) for j in jobs[:4]] == [("static", 0), ("udml", 0), ("tmc", 0),
                                                        ("static", 1)]
     assert jobs[0].config["model"]["gamma"] == 0.0
-    want = tmp_path / "g" / "runs" / "mfeat" / "gamma_0" / "static-seed0.json"
+    want = tmp_path / "g" / "runs" / "mfeat" / "gamma_0" / "static-seed0.parquet"
     assert jobs[0].path(tmp_path) == want
 
 
@@ -240,7 +247,7 @@ def test_cli_lists_experiments(capsys):
 
 
 def test_cli_part_of_an_experiment_never_writes_a_partial_results_file(copy, monkeypatch, capsys):
-    merged = copy / "smoke" / "mfeat.json"
+    merged = copy / "smoke" / "mfeat.parquet"
     merged.unlink()
     calls = _drop_udml_seed1(copy, monkeypatch)
     args = ["smoke", "--out", str(copy), "--jobs", "1", "--no-progress", "--seeds"]
@@ -248,7 +255,7 @@ def test_cli_part_of_an_experiment_never_writes_a_partial_results_file(copy, mon
     assert calls == [] and not merged.exists()  # seed 0 was done; udml seed 1 is not
     assert "3 of 4 jobs done" in capsys.readouterr().out
     assert sweep.main(args + ["1", "--methods", "udml"]) == 0
-    assert calls == [("udml", 1)] and read_merged(merged)["seeds"] == [0, 1]  # now whole
+    assert calls == [("udml", 1)] and read_results(merged)["seeds"] == [0, 1]  # now whole
 
 
 def test_merge_target_of_a_part():
@@ -263,16 +270,16 @@ def test_cli_any_seeds(tmp_path, monkeypatch):
     """Seeds other than the registered ones run, and merge beside (never over) its results."""
     args = ["smoke", "--out", str(tmp_path), "--jobs", "1", "--no-progress", "--seeds", "100"]
     assert sweep.main(args) == 0
-    merged = tmp_path / "smoke" / "seeds-100" / "mfeat.json"
-    d = read_merged(merged)
+    merged = tmp_path / "smoke" / "seeds-100" / "mfeat.parquet"
+    d = read_results(merged)
     assert d["seeds"] == [100] and d["experiment"]["seeds"] == [100]
     assert d["methods"] == list(SMOKE.methods) and d["config"]["data"].keys() == {"100"}
-    assert not (tmp_path / "smoke" / "mfeat.json").exists()
-    runs = sorted(p.name for p in (tmp_path / "smoke" / "runs").rglob("*.json"))
-    assert runs == ["static-seed100.json", "udml-seed100.json"]
+    assert not (tmp_path / "smoke" / "mfeat.parquet").exists()
+    runs = sorted(p.name for p in (tmp_path / "smoke" / "runs").rglob("*.parquet"))
+    assert runs == ["static-seed100.parquet", "udml-seed100.parquet"]
 
-    def must_not_train(job):
+    def must_not_train(job, *_):
         raise AssertionError(f"retrained {job}")
     monkeypatch.setattr(sweep, "run_job", must_not_train)  # a subset resumes from the run files
     assert sweep.main(args + ["--methods", "udml"]) == 0
-    assert read_merged(merged)["metrics"] == d["metrics"]
+    assert read_results(merged).rows.equals(d.rows)

@@ -134,6 +134,7 @@ def run_rows(record: dict) -> list[dict]:
 
 def write_results(path: str | Path, record: dict) -> Path:
     """Write a run record as its rows (`run_rows`) and the rest of it (config, job, seed,
-    environment; not the metrics and history the rows hold)."""
+    environment; not the metrics and history the rows hold), with its dataset and seeds."""
     rest = {k: v for k, v in record.items() if k not in ("metrics", "history")}
-    return write_table(path, run_rows(record), {**rest, "seeds": [record["seed"]]})
+    return write_table(path, run_rows(record), {**rest, "dataset": record["config"]["dataset"],
+                                                "seeds": [record["seed"]]})
