@@ -15,7 +15,7 @@ import torch
 
 from udml.experiments import backends
 from udml.experiments import runner as sweep
-from udml.experiments.merge import read_merged
+from udml.experiments.files import read_results
 from udml.experiments.registry import Experiment, register
 
 # Two methods, two seeds, one epoch, three protocols: a few CPU seconds a job.
@@ -155,12 +155,11 @@ def cluster(tmp_path_factory):
                 _stop(proc)
 
 
-def _without_timing(merged: dict) -> str:
-    """The merged file as canonical JSON (NaN compares equal) without the wall-clock times."""
-    for by_method in merged["metrics"].values():
-        for m in by_method.values():
-            del m["seconds"], m["cpu_seconds"]
-    return json.dumps(merged, sort_keys=True)
+def _without_timing(merged) -> tuple:
+    """The merged file's record, and its rows without the wall-clock times as canonical JSON
+    (NaN compares equal)."""
+    rows = merged.rows[~merged.rows.metric.isin(["seconds", "cpu_seconds"])]
+    return merged.record, rows.to_json(orient="split", index=False)
 
 
 def test_cluster_sweep_equals_local_pool(cluster, tmp_path):
@@ -168,12 +167,12 @@ def test_cluster_sweep_equals_local_pool(cluster, tmp_path):
     dask = sweep.run_experiment(TINY, out_dir=tmp_path / "dask", progress=False, cluster=cluster)
     assert [p.relative_to(tmp_path / "dask") for p in dask] == [
         p.relative_to(tmp_path / "pool") for p in pool]
-    a, b = read_merged(pool[0]), read_merged(dask[0])
+    a, b = read_results(pool[0]), read_results(dask[0])
     assert a["seeds"] == [0, 1] and a["environment"]["threads"] == 1
     assert _without_timing(b) == _without_timing(a)
-    runs = sorted(p.name for p in (tmp_path / "dask").rglob("*-seed*.json"))
-    assert runs == ["static-seed0.json", "static-seed1.json", "udml-seed0.json",
-                    "udml-seed1.json"]
+    runs = sorted(p.name for p in (tmp_path / "dask").rglob("*-seed*.parquet"))
+    assert runs == ["static-seed0.parquet", "static-seed1.parquet", "udml-seed0.parquet",
+                    "udml-seed1.parquet"]
     # resume: the driver's files are found again, nothing is sent to the cluster
     again = sweep.run_experiment(TINY, out_dir=tmp_path / "dask", progress=False,
                                  cluster="tcp://127.0.0.1:1")  # no scheduler there: unused
@@ -187,9 +186,9 @@ def test_failing_job_is_reported_and_the_others_complete(backend, request, tmp_p
     code = sweep.main(["test-diverging", "--out", str(tmp_path), "--no-progress", *where])
     assert code == 1
     err = capsys.readouterr().err
-    failed = tmp_path / "test-diverging" / "runs" / "mfeat" / "diverging" / "static-seed0.json"
+    failed = tmp_path / "test-diverging" / "runs" / "mfeat" / "diverging" / "static-seed0.parquet"
     assert "1 of 2 jobs failed" in err and f"{failed}:\nTraceback" in err
     assert "FloatingPointError: non-finite loss" in err
-    assert (tmp_path / "test-diverging" / "runs" / "mfeat" / "default" / "static-seed0.json"
+    assert (tmp_path / "test-diverging" / "runs" / "mfeat" / "default" / "static-seed0.parquet"
             ).is_file()
-    assert not failed.exists() and not (tmp_path / "test-diverging" / "mfeat.json").exists()
+    assert not failed.exists() and not (tmp_path / "test-diverging" / "mfeat.parquet").exists()
