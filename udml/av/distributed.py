@@ -13,7 +13,7 @@ Rank 0 writes the training state to ``<out>/state.pt`` after every epoch; a rest
 (``--max-restarts N``) resumes from it exactly, rank 0 reading it and sending it to the others,
 so the output folder is the only thing rank 0 needs to keep. After training, each rank predicts
 its shard of the test split under every protocol and the metrics are computed on the gathered
-predictions. Rank 0 alone writes ``model.pt`` (the checkpoint), ``results.json`` (config, seed,
+predictions. Rank 0 alone writes ``model.pt`` (the checkpoint), ``results.parquet`` (config, seed,
 history and test metrics) and ``ranks.json``: for every rank a SHA-256 of its parameters and
 buffers, its dependency values and its own last update before the average (which differs
 between ranks, as their batches do), and the epoch this launch resumed from.
@@ -96,7 +96,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--protocols", nargs="*", default=None,
                    help="test protocols (default: clean, one:<m>@<l>, all@<l>, random)")
     p.add_argument("--out", required=True,
-                   help="folder for state.pt (resumed from), model.pt, results.json, ranks.json")
+                   help="folder for state.pt (resumed from), model.pt, results.parquet, ranks.json")
     args = p.parse_args(argv)
     if bool(args.data) == bool(args.make_fixture):
         p.error("pass exactly one of --data ROOT and --make-fixture DIR")
@@ -188,12 +188,12 @@ def _run(args, device: torch.device) -> dict | None:
     save_av_checkpoint(out / "model.pt", model, splits.shapes, cfg,
                        extra={"profile": prof.name, "dataset": prof.dataset,
                               "world_size": ranks.world})
-    write_results(out / "results.json", {
+    write_results(out / "results.parquet", {
         "config": {"dataset": prof.dataset, "profile": prof.name, "world_size": ranks.world,
                    "model": config_to_dict(model_cfg), "train": config_to_dict(cfg),
-                   "noise": specs_to_dict(specs), "data": splits.info},
+                   "noise": {"gaussian": specs_to_dict(specs)}, "data": splits.info},
         "seed": args.seed, "environment": environment(device), "history": history,
-        "metrics": metrics})
+        "metrics": {"gaussian": metrics}})
     summary = {"world_size": ranks.world, "backend": dist.get_backend(), "profile": prof.name,
                "resumed_from_epoch": resumed_from,
                "restart": int(os.environ.get("TORCHELASTIC_RESTART_COUNT", 0)),
