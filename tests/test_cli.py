@@ -1,29 +1,32 @@
-import json
 import os
 
 import pytest
 
+from udml.experiments.files import read_results
 from udml.training.checkpoint import load_checkpoint
 from udml.cli import _parse_overrides, main
 
 
 def test_train_writes_a_complete_results_file_and_checkpoint(tmp_path, capsys):
-    out, ckpt = tmp_path / "r.json", tmp_path / "m.pt"
+    out, ckpt = tmp_path / "r.parquet", tmp_path / "m.pt"
     rc = main(["train", "--dataset", "synthetic", "--method", "udml", "--seed", "1",
                "--set", "epochs=2", "progress=False", "gamma=0.5",
                "--protocols", "clean", "one:m1@11", "random",
                "--out", str(out), "--checkpoint", str(ckpt)])
     assert rc == 0 and "clean test accuracy" in capsys.readouterr().out
-    record = json.loads(out.read_text())
-    assert record["format"] == "udml-results" and record["seed"] == 1
+    res = read_results(out)
+    record, rows = res.record, res.rows
+    assert record["seed"] == 1
     assert record["config"]["model"]["gamma"] == 0.5 and record["config"]["train"]["epochs"] == 2
     assert list(record["config"]["noise"]) == ["gaussian"]  # per kind, as in a sweep's run file
     assert set(record["config"]["noise"]["gaussian"]) == {"m0", "m1"}
     assert {"torch", "udml", "device"} <= set(record["environment"])
-    assert list(record["metrics"]) == ["gaussian"]
-    assert set(record["metrics"]["gaussian"]["protocols"]) == {"clean", "one:m1@11", "random"}
-    assert record["cpu_seconds"] > 0 and "job" not in record
-    assert len(record["history"]) == 2
+    assert set(rows.kind.dropna()) == {"gaussian"}
+    assert set(rows.protocol.dropna()) == {"clean", "one:m1@11", "random"}
+    cpu = rows[rows.metric == "cpu_seconds"].value
+    assert len(cpu) == 1 and cpu.iloc[0] > 0 and "job" not in record
+    assert set(rows.epoch.dropna()) == {1, 2}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.pt", "r.parquet"]  # no state left
     model, saved = load_checkpoint(ckpt)
     assert model.config.method == "udml" and saved["train_config"]["seed"] == 1
 
@@ -114,7 +117,7 @@ def test_false_is_false_and_overwrite_is_explicit(tmp_path, capsys):
         assert main(_argv(out, "--overwrite") + ["--set", "amp=false"]) == 0
     finally:
         os.umask(old)
-    record = json.loads(out.read_text())
+    record = read_results(out).record
     assert record["config"]["train"]["amp"] is False and record["config"]["train"]["epochs"] == 1
     assert out.stat().st_mode & 0o777 == 0o644
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r.json"]

@@ -44,16 +44,14 @@ def test_worker_device_round_robin():
 def test_two_local_workers_get_different_gpus(monkeypatch):
     """The pool's initializer, run as two workers would run it, on a machine reporting two GPUs;
     then a job asking for auto trains on the worker's GPU and records the device it asked for."""
-    import multiprocessing
     import udml.training.loop as loop
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
     monkeypatch.setattr(backends, "_ASSIGNED_DEVICE", None)
-    counter = multiprocessing.get_context("spawn").Value("i", 0)
     threads = torch.get_num_threads()
     got = []
     try:
-        for _ in range(2):
-            backends.init_local_worker(counter)
+        for index in range(2):
+            backends.init_local_worker(index)
             got.append(backends._ASSIGNED_DEVICE)
     finally:
         torch.set_num_threads(threads)
@@ -63,7 +61,7 @@ def test_two_local_workers_get_different_gpus(monkeypatch):
 
     seen = []
 
-    def fit(splits, mcfg, tcfg, specs):
+    def fit(splits, mcfg, tcfg, specs, *_):
         seen.append(tcfg.device)
         raise KeyboardInterrupt  # stop before any CUDA call; not an Exception, so not caught
     monkeypatch.setattr(loop, "fit", fit)
@@ -77,10 +75,9 @@ def test_two_local_workers_get_different_gpus(monkeypatch):
 def test_no_gpu_no_assignment(monkeypatch):
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 0)
     monkeypatch.setattr(backends, "_ASSIGNED_DEVICE", "cuda:1")
-    import multiprocessing
     threads = torch.get_num_threads()
     try:
-        backends.init_local_worker(multiprocessing.get_context("spawn").Value("i", 0))
+        backends.init_local_worker(0)
     finally:
         torch.set_num_threads(threads)
     assert backends._ASSIGNED_DEVICE is None and backends.assigned_device("auto") == "auto"

@@ -57,3 +57,21 @@ def test_numpy_levels_are_refused_for_every_method():
     for method in ("static", "late", "qmf", "tmc", "pe", "naive", "oracle"):
         with pytest.raises(TypeError, match="numpy"):
             make(method)(x, {**lv, "m1": np.ones(6, dtype=np.int64)})
+
+
+@pytest.mark.parametrize("method", ["static", "udml", "late", "qmf", "tmc"])
+@pytest.mark.parametrize("labels, msg", [
+    ([0, 1, 2, 3, 4, 0], r"labels given to the loss must lie in 0\.\.3 \(num_classes = 4\), "
+                         r"got 0\.\.4"),
+    ([0, 1, -1, 3, 2, 0], "labels given to the loss must be >= 0 class indices, got min -1"),
+])
+def test_labels_outside_the_classes_are_named_by_every_loss(method, labels, msg):
+    from udml.data.dataset import Batch
+    model = make(method).train()
+    x, lv = inputs()
+    out = model(x, lv)
+    batch = Batch(x, torch.tensor(labels), torch.arange(6), lv)
+    with pytest.raises(ValueError, match=msg):
+        model.loss(out, batch, 0)
+    fine = Batch(x, torch.tensor([0, 1, 2, 3, 0, 1]), torch.arange(6), lv)
+    assert torch.isfinite(model.loss(out, fine, 0)[0])  # the check passes good labels through

@@ -90,3 +90,17 @@ def test_checkpoint_missing_flags_is_named(trained, tmp_path):
     torch.save(ckpt, tmp_path / "old.pt")
     with pytest.raises(ValueError, match="forward_flags"):
         load_checkpoint(tmp_path / "old.pt")
+
+
+@pytest.mark.parametrize("entry", ["shapes", "model_config", "state_dict", "num_classes",
+                                   "modalities"])
+def test_a_checkpoint_missing_an_entry_is_named(trained, tmp_path, entry):
+    splits, model, _ = trained
+    ckpt = torch.load(save_checkpoint(tmp_path / "m.pt", model, splits.shapes), weights_only=True)
+    del ckpt[entry]
+    torch.save(ckpt, tmp_path / "cut.pt")
+    with pytest.raises(ValueError, match=f"has no '{entry}' entry; it is incomplete"):
+        load_checkpoint(tmp_path / "cut.pt")
+    torch.save({**ckpt, entry: "x"}, tmp_path / "bad.pt")
+    with pytest.raises(ValueError, match=f"is damaged: '{entry}' is a str"):
+        load_checkpoint(tmp_path / "bad.pt")

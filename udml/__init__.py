@@ -12,3 +12,9 @@ the CPU's numerics yourself, first, before any torch computation::
 (the command line, the sweep's workers and the chapters do; see `udml.numerics`).
 """
 __version__ = "0.1.0"
+
+import logging as _logging
+
+# Standard for a library: its modules log to loggers under "udml" and the application decides
+# where the lines go (the command line does: udml.logs.cli_logging).
+_logging.getLogger(__name__).addHandler(_logging.NullHandler())

@@ -1,7 +1,8 @@
 """Command line.
 
     python -m udml train ...    train and evaluate one method on a shipped dataset, write a results
-                                file (the layout of a sweep's run file, less its "job" entry)
+                                file (the layout of a sweep's run file, less its "job" entry);
+                                run again after an interruption, it resumes from the last epoch
     python -m udml sweep NAME   run a registered experiment (udml.experiments.registry) in parallel
                                 processes, or on a Dask cluster (--scheduler ADDRESS)
     python -m udml bound        train the bound: a regressor of the noise level on each modality's
@@ -16,6 +17,7 @@ import sys
 from pathlib import Path
 
 from .config import METHODS, ModelConfig, TrainConfig, config_to_dict
+from .logs import cli_logging
 from .numerics import pin_cpu_numerics
 
 
@@ -41,18 +43,33 @@ def _parse_overrides(pairs: list[str]) -> tuple[dict, dict]:
 
 
 def run_one(dataset: str, method: str, seed: int, model_over: dict, train_over: dict,
-            protocols: list[str] | None = None, checkpoint: str | None = None) -> dict:
+            protocols: list[str] | None = None, state: str | Path | None = None):
     """Train and evaluate one (dataset, method, seed) as a sweep's job is, on the test split and
-    the seen noise kind only (`udml.experiments.single.train_and_evaluate`); return the record."""
-    from .experiments.single import train_and_evaluate
+    the seen noise kind only, saving and resuming its training state at ``state``
+    (`udml.experiments.single.run`); return the `Run` (record and trained model)."""
+    from .experiments.single import run
     config = {"model": config_to_dict(ModelConfig(method=method, **model_over)),
               "train": config_to_dict(TrainConfig(seed=seed, **train_over))}
-    return train_and_evaluate(dataset, config, seed, protocols, checkpoint=checkpoint)
+    return run(dataset, config, seed, protocols, state=state)
+
+
+def state_file(out: str | Path) -> Path:
+    """Where ``train --out OUT`` keeps its training state between epochs: beside OUT, as
+    ``<OUT's stem>.state.pt``; removed once the results (and checkpoint) are written."""
+    out = Path(out)
+    return out.with_name(f"{out.stem}.state.pt")
+
+
+# Room ``train`` needs on the disk of --out and of --checkpoint: the results file (under 0.2 MB)
+# and the training state, or the checkpoint (under 2 MB for the shipped datasets' models), with
+# a generous margin.
+TRAIN_BYTES = 4 * 2 ** 20
 
 
 def _preflight(args, model_over: dict, train_over: dict) -> None:
     """Everything a ``train`` run could fail on after training, checked before it starts: the
-    settings, the protocols (against the dataset's modalities and L) and the output paths."""
+    settings, the protocols (against the dataset's modalities and L) and the output paths (each
+    writable, with room)."""
     from .data import load_dataset
     from .paths import check_output_path
     from .corrupt.protocols import check_protocols
@@ -61,11 +78,66 @@ def _preflight(args, model_over: dict, train_over: dict) -> None:
     if args.protocols:
         check_protocols(args.protocols, load_dataset(args.dataset, seed=args.seed).modalities,
                         mcfg.num_levels)
-    check_output_path(args.out, "--out", args.overwrite)
+    check_output_path(args.out, "--out", args.overwrite, TRAIN_BYTES)
+    check_output_path(state_file(args.out), "the training state beside --out", True, TRAIN_BYTES)
     if args.checkpoint:
-        check_output_path(args.checkpoint, "--checkpoint", args.overwrite)
-        if Path(args.checkpoint).resolve() == Path(args.out).resolve():
-            raise ValueError("--checkpoint and --out name the same file")
+        check_output_path(args.checkpoint, "--checkpoint", args.overwrite, TRAIN_BYTES)
+        named = {Path(p).resolve() for p in (args.out, state_file(args.out))}
+        if Path(args.checkpoint).resolve() in named:
+            raise ValueError("--checkpoint names the same file as --out or its training state "
+                             f"{state_file(args.out)}")
+
+
+def _state_kept(path: Path) -> str:
+    """What the training state at ``path`` holds, in words, for a message about what is kept."""
+    from .training.state import read_state
+    if not path.is_file():
+        return "no training state was saved yet"
+    try:
+        state = read_state(path)
+    except ValueError:
+        return f"the training state {path} is unreadable"
+    return f"the training state after epoch {state['epoch'] + 1} is kept in {path}"
+
+
+def _train(args, model_over: dict, train_over: dict) -> int:
+    """The ``train`` command after its checks: train (resuming from the state file), write the
+    results, then the checkpoint; one line on Ctrl-C or a failing write, saying what is kept."""
+    from .experiments.files import write_results
+    from .experiments.jobs import SEEN_KIND
+    from .training.checkpoint import save_checkpoint
+    state = state_file(args.out)
+    if args.no_resume:
+        state.unlink(missing_ok=True)
+    again = "; run the same command again to resume"
+    try:
+        done = run_one(args.dataset, args.method, args.seed, model_over, train_over,
+                       args.protocols, state)
+    except KeyboardInterrupt:
+        print(f"udml train: interrupted; {_state_kept(state)}{again}", file=sys.stderr)
+        return 130
+    except OSError as e:
+        print(f"udml train: {e}; {_state_kept(state)}{again}", file=sys.stderr)
+        return 1
+    try:
+        path = write_results(args.out, done.record)
+    except OSError as e:
+        print(f"udml train: results not written: {e}; {_state_kept(state)}; run the same "
+              "command again to evaluate without retraining", file=sys.stderr)
+        return 1
+    if args.checkpoint:
+        try:
+            save_checkpoint(args.checkpoint, done.model, done.shapes, done.train_config)
+        except OSError as e:
+            print(f"udml train: wrote the results {path}; checkpoint not written: {e}; "
+                  f"{_state_kept(state)}; run the same command with --overwrite to write both "
+                  "without retraining", file=sys.stderr)
+            return 1
+    state.unlink(missing_ok=True)
+    clean = done.record["metrics"][SEEN_KIND]["protocols"].get("clean", {})
+    print(f"{args.method} on {args.dataset} (seed {args.seed}): clean test accuracy "
+          f"{clean.get('accuracy', float('nan')):.4f}; wrote {path}")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -87,10 +159,15 @@ def main(argv: list[str] | None = None) -> int:
                    help="override any ModelConfig / TrainConfig field, e.g. epochs=30 gamma=0")
     t.add_argument("--protocols", nargs="*", default=None,
                    help="evaluation protocols (default: clean, one:<m>@<l>, all@<l>, random)")
-    t.add_argument("--checkpoint", default=None, help="also save the trained model here")
-    t.add_argument("--out", required=True, help="results JSON to write")
+    t.add_argument("--checkpoint", default=None, help="also save the trained model here (after "
+                   "the results)")
+    t.add_argument("--out", required=True, help="results file to write; the training state is "
+                   "kept beside it after every epoch (<stem>.state.pt), so that the same command "
+                   "resumes an interrupted run")
     t.add_argument("--overwrite", action="store_true",
                    help="replace an existing --out / --checkpoint file (refused otherwise)")
+    t.add_argument("--no-resume", action="store_true",
+                   help="start afresh: delete the training state of an interrupted run")
     sub.add_parser("sweep", help="run a registered experiment (see python -m udml sweep --help)")
     sub.add_parser("bound", help="train the bound of the estimator (python -m udml bound --help)")
     sub.add_parser("bench", help="print the speed ratios (training step, corruption)")
@@ -99,17 +176,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "bench":
         from .bench.step import main as bench_main
         return bench_main()
-    from .experiments.files import write_results
-    from .experiments.jobs import SEEN_KIND
     model_over, train_over = _parse_overrides(args.set)
     try:
         _preflight(args, model_over, train_over)
     except (ValueError, TypeError, OSError) as e:
         parser.error(str(e))
-    record = run_one(args.dataset, args.method, args.seed, model_over, train_over,
-                     args.protocols, args.checkpoint)
-    path = write_results(args.out, record)
-    clean = record["metrics"][SEEN_KIND]["protocols"].get("clean", {})
-    print(f"{args.method} on {args.dataset} (seed {args.seed}): clean test accuracy "
-          f"{clean.get('accuracy', float('nan')):.4f}; wrote {path}")
-    return 0
+    with cli_logging():
+        return _train(args, model_over, train_over)

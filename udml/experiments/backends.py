@@ -5,10 +5,18 @@ Slurm, PBS, SGE and LSF).
     for job, outcome in run_all(fn, jobs_list, jobs=4):                          # local pool
     for job, outcome in run_all(fn, jobs_list, cluster="tcp://10.0.0.1:8786"):    # Dask
 
-Both backends are `concurrent.futures` executors calling one picklable function on each job;
-``outcome`` is what the function returned, or the exception of a worker that died under it.
-The workers compute and return; the driver (the caller of `run_all`) writes every file, so the
-workers need no filesystem in common with the driver.
+Both call one picklable function on each job; ``outcome`` is what the function returned, or the
+exception of a worker that died under it.  The workers compute and return; the driver (the
+caller of `run_all`) writes the results files, so cluster workers need no filesystem in common
+with the driver.
+
+Both survive a dead worker: the local pool (`udml.experiments.pool`) gives the job to a fresh
+worker up to ``retries`` more times, the Dask scheduler restarts the worker and reruns its task
+(up to its ``distributed.scheduler.allowed-failures``), and a job that still fails comes back as
+an exception while the other jobs go on.  The local pool is our own rather than a local Dask
+cluster because Dask is an optional install, and the pool also ends its workers with its driver,
+``kill -9`` included (a local Dask cluster starts in about 1.4 s here, the spawned pool's workers
+in about 3 s with torch's import: start-up cost is not the reason).
 
 Why Dask and not Ray: a Dask client offers the `concurrent.futures.Executor` interface the local
 pool already has (`Client.get_executor`), so both backends share one code path;
@@ -23,13 +31,13 @@ scheduler gives them (e.g. ``--gres=gpu:1`` on Slurm, or one ``dask cuda worker`
 """
 from __future__ import annotations
 
-import multiprocessing
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 
 import torch
 
 from ..numerics import pin_cpu_numerics
+from .pool import run_local
 
 # The GPU of this local worker process, set once when the pool starts it (None elsewhere).
 _ASSIGNED_DEVICE: str | None = None
@@ -53,23 +61,12 @@ def assigned_device(requested: str) -> str:
     return requested
 
 
-def init_local_worker(counter) -> None:
-    """Start a local worker: take the next worker index from the shared ``counter``, its GPU
-    (`worker_device`), and one torch thread."""
+def init_local_worker(index: int) -> None:
+    """Start local worker ``index`` (0, 1, ...): its GPU (`worker_device`), one torch thread."""
     global _ASSIGNED_DEVICE
     pin_cpu_numerics()  # before this worker computes anything
-    with counter.get_lock():
-        index = counter.value
-        counter.value += 1
     _ASSIGNED_DEVICE = worker_device(index, torch.cuda.device_count())
     torch.set_num_threads(1)
-
-
-def local_pool(jobs: int) -> ProcessPoolExecutor:
-    """``jobs`` fresh worker processes (spawned: no state inherited from the driver)."""
-    ctx = multiprocessing.get_context("spawn")
-    return ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=init_local_worker,
-                               initargs=(ctx.Value("i", 0),))
 
 
 def dask_client(cluster, timeout: float = 60):
@@ -87,12 +84,16 @@ def dask_client(cluster, timeout: float = 60):
                     f"got {type(cluster).__name__}")
 
 
-def run_all(fn: Callable, items: Iterable, jobs: int = 2, cluster=None) -> Iterator[tuple]:
+def run_all(fn: Callable, items: Iterable, jobs: int = 2, cluster=None,
+            retries: int = 2) -> Iterator[tuple]:
     """Yield ``(item, outcome)`` for each ``fn(item)`` as it completes: ``outcome`` is its return
-    value, or the exception of the executor (a worker that died).
+    value, or the exception of a job whose worker died (after ``retries`` more tries on the local
+    pool; after the scheduler's own retries on Dask).
 
     cluster=None runs on ``jobs`` local worker processes (in this process when jobs == 1);
-    otherwise on the Dask cluster ``cluster`` (see `dask_client`), whatever ``jobs``.
+    otherwise on the Dask cluster ``cluster`` (see `dask_client`), whatever ``jobs``.  However
+    the caller stops (an error, Ctrl-C), the local workers end and the unstarted Dask tasks are
+    cancelled.
     """
     items = list(items)
     if not items:
@@ -101,22 +102,21 @@ def run_all(fn: Callable, items: Iterable, jobs: int = 2, cluster=None) -> Itera
         for item in items:
             yield item, fn(item)
         return
-    client, own = dask_client(cluster) if cluster is not None else (None, False)
+    if cluster is None:
+        yield from run_local(fn, items, jobs, retries, init_local_worker)
+        return
+    client, own = dask_client(cluster)
     try:
-        if client is not None:  # every Dask worker, present and future, pins first
-            client.register_worker_callbacks(setup=pin_cpu_numerics)
-        pool: Executor = (client.get_executor(pure=False) if client is not None
-                          else local_pool(min(jobs, len(items))))
+        client.register_worker_callbacks(setup=pin_cpu_numerics)  # every worker pins first
+        pool = client.get_executor(pure=False)
         futures = {pool.submit(fn, item): item for item in items}
         try:
             for fut in as_completed(futures):
                 yield futures[fut], fut.exception() or fut.result()
-        except BaseException:  # an interrupted driver cancels what has not started
+        finally:  # a stopped driver cancels what has not run
             for fut in futures:
                 fut.cancel()
             pool.shutdown(wait=False)
-            raise
-        pool.shutdown()
     finally:
         if own:
             client.close()

@@ -10,6 +10,8 @@ file and a ``train`` results file share one layout:
 from __future__ import annotations
 
 import time
+from pathlib import Path
+from typing import NamedTuple
 
 from ..environment import environment
 from ..validation import resolve_device
@@ -19,7 +21,7 @@ from .jobs import SEEN_KIND, unseen_protocols
 
 def train_and_evaluate(dataset: str, config: dict, seed: int, protocols: list[str] | None = None,
                        unseen_kinds: tuple = (), split: str = "test",
-                       checkpoint: str | None = None) -> dict:
+                       state: str | Path | None = None) -> dict:
     """Train ``config`` ({"model": ModelConfig fields, "train": TrainConfig fields}) on
     ``dataset`` (split by ``seed``) under the seen noise kind, evaluate it on ``split``, and
     return the record (layout above).
@@ -28,12 +30,30 @@ def train_and_evaluate(dataset: str, config: dict, seed: int, protocols: list[st
     ``unseen_kinds`` under `udml.experiments.jobs.unseen_protocols`, all with the test-noise seed
     ``seed``, so that every method of a seed sees the same corrupted test set.  The record keeps
     the device ``config`` asks for; the run uses `assigned_device`'s (a local worker's own GPU),
-    which ``environment`` names.  With ``checkpoint``, the trained model is also saved there.
+    which ``environment`` names.  With ``state``, the training state is saved there after every
+    epoch and a run that finds one resumes from it (`udml.training.loop.train`): the record is
+    then the one an uninterrupted run gives.
     """
+    return run(dataset, config, seed, protocols, unseen_kinds, split, state).record
+
+
+class Run(NamedTuple):
+    """A finished run: its record, the trained model, the data's sample shapes and the training
+    config it ran with (what a checkpoint saves)."""
+
+    record: dict
+    model: object
+    shapes: dict
+    train_config: object
+
+
+def run(dataset: str, config: dict, seed: int, protocols: list[str] | None = None,
+        unseen_kinds: tuple = (), split: str = "test", state: str | Path | None = None) -> Run:
+    """`train_and_evaluate`, returning the trained model with the record, for a caller that
+    saves it (the command line's ``train --checkpoint``, after the results file)."""
     from ..config import ModelConfig, TrainConfig
     from ..corrupt.scales import default_specs, specs_to_dict
     from ..data import load_dataset
-    from ..training.checkpoint import save_checkpoint
     from ..training.evaluate import evaluate
     from ..training.loop import fit
 
@@ -43,7 +63,7 @@ def train_and_evaluate(dataset: str, config: dict, seed: int, protocols: list[st
     mcfg = ModelConfig(**config["model"])
     tcfg = TrainConfig(**{**train, "device": assigned_device(train["device"])})
     specs = default_specs(splits, kind=SEEN_KIND)
-    model, history = fit(splits, mcfg, tcfg, specs)
+    model, history = fit(splits, mcfg, tcfg, specs, state)
     device = resolve_device(tcfg.device)
     levels = mcfg.num_levels
     data = getattr(splits, split)
@@ -55,9 +75,8 @@ def train_and_evaluate(dataset: str, config: dict, seed: int, protocols: list[st
         metrics[kind] = evaluate(model, data, kspecs, levels,
                                  unseen_protocols(splits.modalities, levels), seed, device=device)
         noise[kind] = specs_to_dict(kspecs)
-    if checkpoint:
-        save_checkpoint(checkpoint, model, splits.shapes, tcfg)
-    return {"config": {"dataset": dataset, **config, "noise": noise, "data": splits.info},
-            "seed": seed, "environment": environment(device), "history": history,
-            "metrics": metrics, "seconds": time.perf_counter() - t0,
-            "cpu_seconds": time.process_time() - c0}
+    record = {"config": {"dataset": dataset, **config, "noise": noise, "data": splits.info},
+              "seed": seed, "environment": environment(device), "history": history,
+              "metrics": metrics, "seconds": time.perf_counter() - t0,
+              "cpu_seconds": time.process_time() - c0}
+    return Run(record, model, splits.shapes, tcfg)

@@ -1,13 +1,15 @@
 """The interface every fusion method implements, and the input checks they all share."""
 from __future__ import annotations
 
+import functools
+
 import torch
 from torch import Tensor, nn
 
 from ..config import ModelConfig
 from ..data.dataset import Batch
 from ..method.output import FusionOutput
-from ..validation import check_features, check_level_dict
+from ..validation import check_features, check_labels, check_level_dict
 
 
 class MultimodalModel(nn.Module):
@@ -79,5 +81,23 @@ class MultimodalModel(nn.Module):
         raise NotImplementedError
 
     def loss(self, out: FusionOutput, batch: Batch, epoch: int) -> tuple[Tensor, dict[str, float]]:
-        """Total loss and its named parts (floats, for the history)."""
+        """Total loss and its named parts (floats, for the history).  Every subclass's loss first
+        checks the labels against the logits (`__init_subclass__`)."""
         raise NotImplementedError
+
+    def __init_subclass__(cls, **kwargs):
+        """Wrap a subclass's own ``loss`` so that labels outside the classes are refused with a
+        ValueError naming them, before torch's cross-entropy fails on them with an IndexError."""
+        super().__init_subclass__(**kwargs)
+        own = cls.__dict__.get("loss")
+        if own is None or getattr(own, "checks_labels", False):
+            return
+
+        @functools.wraps(own)
+        def loss(self, out, batch, epoch):
+            check_labels(batch.y, out.logits.shape[1], "labels given to the loss")
+            if batch.y.shape[0] != out.logits.shape[0]:
+                raise ValueError(f"{batch.y.shape[0]} labels for {out.logits.shape[0]} logits")
+            return own(self, out, batch, epoch)
+        loss.checks_labels = True
+        cls.loss = loss

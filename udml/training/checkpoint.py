@@ -22,6 +22,9 @@ from ..paths import atomic_write
 FORMAT = "udml-checkpoint"
 VERSION = 2  # 2: forward_flags
 FORWARD_FLAGS = ("use_uncertainty",)
+# What `load_checkpoint` reads, with the type each must have: one missing is named, not a KeyError
+ENTRIES = {"model_config": dict, "shapes": dict, "state_dict": dict, "num_classes": int,
+           "modalities": list}
 
 
 def save_checkpoint(path: str | Path, model: MultimodalModel, shapes: dict[str, tuple[int, ...]],
@@ -58,6 +61,14 @@ def load_checkpoint(path: str | Path, encoders: dict[str, nn.Module] | None = No
         raise ValueError(f"{path} is not a udml checkpoint (missing format tag {FORMAT!r})")
     if ckpt.get("version") != VERSION:
         raise ValueError(f"{path} has checkpoint version {ckpt.get('version')}, this udml reads {VERSION}")
+    missing = [k for k in ENTRIES if k not in ckpt]
+    if missing:
+        raise ValueError(f"checkpoint {path} has no {', '.join(map(repr, missing))} "
+                         f"entr{'y' if len(missing) == 1 else 'ies'}; it is incomplete")
+    wrong = [f"{k!r} is a {type(ckpt[k]).__name__}, not a {t.__name__}"
+             for k, t in ENTRIES.items() if not isinstance(ckpt[k], t)]
+    if wrong:
+        raise ValueError(f"checkpoint {path} is damaged: {'; '.join(wrong)}")
     cfg = config_from_dict(ModelConfig, ckpt["model_config"])
     shapes = {k: tuple(v) for k, v in ckpt["shapes"].items()}
     encoders = encoders if encoders is not None else build_encoders(shapes, cfg)

@@ -1,8 +1,10 @@
 """One trainer for every method: seeded, scheduled noise injection, clipping, AMP on cuda,
-per-epoch history, tqdm progress, and a clear stop on a non-finite loss.
+per-epoch history, progress (a tqdm bar where one can be drawn, else one log line per epoch),
+a clear stop on a non-finite loss, and an optional training state saved after every epoch.
 """
 from __future__ import annotations
 
+import logging
 import math
 import time
 from contextlib import nullcontext
@@ -15,6 +17,7 @@ from tqdm.auto import tqdm
 from ..config import ModelConfig, TrainConfig
 from ..corrupt import NoiseSpec, corrupt_batch, random_per_sample
 from ..data.dataset import Batch, MultimodalSplits
+from ..logs import interactive
 from ..models.encoders import encoder_builder
 from .metrics import accuracy
 from ..models import build_model
@@ -27,6 +30,8 @@ from .state import (STATE_FORMAT, check_identity, global_rng_states, read_state,
                     restore_global_rng_states, restore_transient_buffers, run_identity,
                     transient_buffers)
 from ..validation import check_training_data, resolve_device
+
+log = logging.getLogger(__name__)
 
 VAL_NOISE_SEED = 12345  # the validation split is corrupted the same way at every epoch
 
@@ -188,10 +193,15 @@ def train(model: MultimodalModel, splits: MultimodalSplits, specs: dict[str, Noi
         return {"loss": f"{row['loss_total']:.3f}", "val": f"{row['val_acc_clean']:.3f}",
                 "samples_per_s": f"{seen / row['seconds']:.0f}"}
 
+    if start:
+        log.info("train %s: resuming after epoch %d of %d from %s", model.config.method, start,
+                 cfg.epochs, state_path)
     run_epochs(model, opt, range(start, cfg.epochs), sampler, step,
                name=f"train {model.config.method}",
                grad_clip=cfg.grad_clip, sched=sched, ranks=ranks, begin=begin, end=end,
                progress=cfg.progress)
+    if cfg.epochs:  # as the last epoch left it, also when a resumed run had no epoch left
+        model.use_uncertainty = schedule.phase(cfg.epochs - 1).use_uncertainty
     if ranks:
         ranks.unwrap(model)
     model.eval()
@@ -213,10 +223,14 @@ def run_epochs(model: torch.nn.Module, opt: torch.optim.Optimizer, epochs: Itera
     clipping) and the optimiser step.  At the epoch end: ``sched.step()``, under ``ranks`` the
     batch-norm statistics averaged and the sums added over the ranks, and ``end(epoch, sums,
     correct, seen, started)`` with the epoch's n-weighted loss sums ("total" and each part)
-    returns the progress bar's postfix.
+    returns the progress bar's postfix.  With ``progress`` (on rank 0 only), a tqdm bar where one
+    can be drawn (`udml.logs.interactive`), otherwise one log line per epoch (logger
+    ``udml.training.loop``, INFO).
     """
-    bar = tqdm(epochs, desc=name, leave=False,
-               disable=not progress or (ranks is not None and ranks.rank != 0))
+    epochs = list(epochs)
+    last = epochs[-1] + 1 if epochs else 0
+    report = progress and (ranks is None or ranks.rank == 0)
+    bar = tqdm(epochs, desc=name, leave=False, disable=not (report and interactive()))
     for epoch in bar:
         if begin:
             begin(epoch)
@@ -242,8 +256,12 @@ def run_epochs(model: torch.nn.Module, opt: torch.optim.Optimizer, epochs: Itera
         if ranks:
             ranks.sync_batchnorm_(model)
             sums, correct, seen = _sum_over_ranks(sums, correct, seen, ranks)
+        postfix = (end(epoch, sums, correct, seen, started) if end else None) or {}
         if end:
-            bar.set_postfix(**(end(epoch, sums, correct, seen, started) or {}))
+            bar.set_postfix(**postfix)
+        if report and bar.disable:
+            log.info("%s: epoch %d/%d %s", name, epoch + 1, last,
+                     " ".join(f"{k} {v}" for k, v in postfix.items()))
 
 
 def _all_finite(loss: float, ranks: Ranks | None) -> bool:
@@ -262,12 +280,14 @@ def _sum_over_ranks(sums: dict, correct: int, seen: int, ranks: Ranks) -> tuple[
 
 
 def fit(splits: MultimodalSplits, model_cfg: ModelConfig, train_cfg: TrainConfig,
-        specs: dict[str, NoiseSpec] | None = None) -> tuple[MultimodalModel, list[dict]]:
+        specs: dict[str, NoiseSpec] | None = None, state_path: str | Path | None = None
+        ) -> tuple[MultimodalModel, list[dict]]:
     """Seed, build the encoders (`encoder_builder`: the dataset's own where it has some, else
-    the default ones) and the model for ``model_cfg.method``, and train it."""
+    the default ones) and the model for ``model_cfg.method``, and train it (saving its state to,
+    and resuming from, ``state_path`` when given: see `train`)."""
     from ..corrupt.scales import default_specs
     seed_everything(train_cfg.seed)
     specs = specs if specs is not None else default_specs(splits)
     make_encoders = encoder_builder(splits)
     model = build_model(make_encoders(splits.shapes, model_cfg), splits.num_classes, model_cfg)
-    return model, train(model, splits, specs, train_cfg)
+    return model, train(model, splits, specs, train_cfg, state_path)

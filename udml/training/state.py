@@ -19,7 +19,8 @@ from torch import Tensor, nn
 from ..config import config_to_dict
 
 STATE_FORMAT = "udml-train-state-2"  # 2: random states per rank
-RESUMABLE_CHANGES = ("progress",)  # TrainConfig fields that may differ on resume (no effect)
+RESUMABLE_CHANGES = ("progress", "device")  # TrainConfig fields that may differ on resume
+# (progress has no effect; a device change lets a sweep job resume on another worker's GPU)
 
 
 def data_fingerprint(splits) -> str:
