@@ -75,5 +75,6 @@ def load_run(job: Job, path: Path) -> Results:
     diff = sorted(k for k in want if want[k] != have.get(k))
     if diff:
         raise ValueError(f"stale run file {path}: it was made with a different {diff} than the "
-                         "experiment now asks for. Delete it, or run with resume=False.")
+                         "experiment now asks for. Delete it, or rerun with --no-resume "
+                         "(resume=False in run_experiment).")
     return run
