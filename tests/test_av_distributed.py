@@ -73,6 +73,7 @@ def restarted(data):
     return out
 
 
+@pytest.mark.slow
 def test_both_ranks_end_with_identical_weights_and_dependency(run):
     summary = json.loads((run / "ranks.json").read_text())
     assert summary["world_size"] == 2 and summary["backend"] == "gloo"
@@ -91,6 +92,7 @@ def test_both_ranks_end_with_identical_weights_and_dependency(run):
     assert summary["resumed_from_epoch"] == 0 and summary["restart"] == 0
 
 
+@pytest.mark.slow
 def test_checkpoint_carries_the_shared_dependency(run):
     summary = json.loads((run / "ranks.json").read_text())
     model, ckpt = load_av_checkpoint(run / "model.pt")
@@ -99,6 +101,7 @@ def test_checkpoint_carries_the_shared_dependency(run):
     assert int(model.dependency.updates) == EPOCHS * 2  # 2 steps per epoch
 
 
+@pytest.mark.slow
 def test_sharded_evaluation_equals_one_process_on_clean_data(run, data):
     """The test split, predicted in two shards and gathered, scores as one pass over it."""
     from udml.av.distributed import LOADERS
@@ -120,6 +123,7 @@ def test_sharded_evaluation_equals_one_process_on_clean_data(run, data):
     assert results["seed"] == 0 and results["config"]["world_size"] == 2
 
 
+@pytest.mark.slow
 def test_a_killed_rank_restarts_and_resumes_exactly(run, restarted):
     whole = json.loads((run / "ranks.json").read_text())
     again = json.loads((restarted / "ranks.json").read_text())

@@ -1,7 +1,9 @@
-"""Tests of the book's machinery: toc, twins, parameters, Colab cells, papermill, tools.
+"""Tests of the book's machinery: toc, twins, parameters, Colab cells, tools.
 
-The notebooks' outputs themselves are checked by nbval (``pytest --nbval ... book``); the
-rendering by ``book/ci.sh`` (strict build, then headless Chromium).
+The notebooks' outputs themselves are checked by the book tier (strict nbval, ``pytest -m
+book``); a papermill run of a chapter with injected parameters, through book/build.py, by
+tests/test_portability.py; the rendering by ``book/ci.sh`` (strict build, then headless
+Chromium).
 """
 from __future__ import annotations
 
@@ -123,30 +125,6 @@ def test_chapter_stores_the_outputs_of_one_top_to_bottom_run(chapter):
     outputs = [output for cell in code for output in cell.outputs]
     assert outputs, "no stored outputs"
     assert not [o for o in outputs if o.output_type == "error"]
-
-
-# --- papermill injects parameters --------------------------------------------------------------
-
-@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
-def test_papermill_injects_device_and_tiny_profile(chapter, tmp_path, monkeypatch):
-    import papermill
-
-    monkeypatch.setenv("PYTHONPATH", str(ROOT))  # the kernel imports this checkout's udml
-    out = tmp_path / chapter.name
-    papermill.execute_notebook(str(chapter), str(out), cwd=str(chapter.parent),  # as build.py
-                               parameters={"device": "cpu", "profile": "tiny"},
-                               progress_bar=False, kernel_name="python3",
-                               start_timeout=120, execution_timeout=600)  # fail, never hang
-    nb = nbformat.read(out, as_version=4)
-    tags = [cell.metadata.get("tags", []) for cell in nb.cells]
-    position = next(i for i, t in enumerate(tags) if "parameters" in t)
-    injected = nb.cells[position + 1]
-    assert "injected-parameters" in injected.metadata["tags"]
-    assert 'device = "cpu"' in injected.source and 'profile = "tiny"' in injected.source
-    printed = "".join(output.get("text", "") for cell in nb.cells if cell.cell_type == "code"
-                      for output in cell.outputs)
-    assert "device=cpu profile=tiny seed=0" in printed
-    assert nb.metadata.papermill.exception is None
 
 
 # --- colab.py on a throw-away book -------------------------------------------------------------

@@ -159,6 +159,7 @@ def _without_timing(merged) -> tuple:
     return merged.record, rows.to_json(orient="split", index=False)
 
 
+@pytest.mark.slow
 def test_cluster_sweep_equals_local_pool(cluster, tmp_path):
     pool = sweep.run_experiment(TINY, jobs=2, out_dir=tmp_path / "pool", progress=False)
     dask = sweep.run_experiment(TINY, out_dir=tmp_path / "dask", progress=False, cluster=cluster)
@@ -176,6 +177,7 @@ def test_cluster_sweep_equals_local_pool(cluster, tmp_path):
     assert again == dask
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", ["pool", "cluster"])
 def test_failing_job_is_reported_and_the_others_complete(backend, request, tmp_path, capsys):
     where = (["--jobs", "2"] if backend == "pool"

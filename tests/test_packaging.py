@@ -61,6 +61,7 @@ def wheel(tmp_path_factory) -> Path:
 
 
 @needs_build_tools
+@pytest.mark.slow
 def test_wheel_contains_every_module_and_the_data(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     assert {"udml/_data/mfeat.npz", "udml/_data/fsdd.npz", "udml/_data/README.md"} <= names
@@ -76,6 +77,7 @@ def test_wheel_contains_every_module_and_the_data(wheel):
 
 
 @needs_build_tools
+@pytest.mark.slow
 def test_installed_wheel_loads_mfeat_outside_the_checkout(wheel, tmp_path):
     import numpy
     import torch
@@ -117,6 +119,7 @@ def test_installed_wheel_loads_mfeat_outside_the_checkout(wheel, tmp_path):
 
 
 @needs_build_tools
+@pytest.mark.slow
 def test_wheel_states_its_licence_and_carries_the_texts(wheel):
     expression = _pyproject()["project"]["license"]
     with zipfile.ZipFile(wheel) as archive:
@@ -145,6 +148,7 @@ def _repository_path(name: str) -> str:
 
 
 @needs_build_tools
+@pytest.mark.slow
 def test_licence_expression_covers_every_file_the_wheel_ships(wheel):
     members = [n for n in zipfile.ZipFile(wheel).namelist() if ".dist-info/" not in n]
     sources = {n: _repository_path(n) for n in members}

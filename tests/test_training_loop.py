@@ -13,7 +13,9 @@ SPECS = {"fou": NoiseSpec("gaussian", 2.0), "pix": NoiseSpec("gaussian", 4.0)}
 
 @pytest.fixture(scope="module")
 def mfeat():
-    return load_dataset("mfeat", seed=0)
+    """mfeat with 60 training digits per class (600, a third of the default split's): every
+    method still learns well above chance in a few epochs, at a fraction of the time."""
+    return load_dataset("mfeat", seed=0, val_fraction=0.1, test_fraction=0.6)
 
 
 def quick(method, seed=0, epochs=4, **model_kw):
