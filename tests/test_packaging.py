@@ -26,7 +26,7 @@ SOURCES = ("pyproject.toml", "setup.py", "MANIFEST.in", "README.md", "LICENSES",
            "results")
 RESULTS = sorted((ROOT / "results").glob("*/*.parquet"))  # the merged results files
 TEST_COMMAND = ('python3 -m venv .venv && .venv/bin/pip install torch==2.13.0 -e ".[test]" '
-                '&& .venv/bin/python -m pytest')
+                '&& .venv/bin/python -m pytest --all-tiers')
 BOOK_COMMAND = ('python3 -m venv .venv && .venv/bin/pip install torch==2.13.0 -e ".[book]" '
                 '&& .venv/bin/python book/build.py')
 
