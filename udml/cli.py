@@ -7,7 +7,7 @@
                                 processes, or on a Dask cluster (--scheduler ADDRESS)
     python -m udml bound        train the bound: a regressor of the noise level on each modality's
                                 corrupted input (udml.experiments.bound)
-    python -m udml bench        print the speed ratios
+    python -m udml bench        print the speed ratios; bench job: where one sweep job's time goes
 """
 from __future__ import annotations
 
@@ -170,9 +170,15 @@ def main(argv: list[str] | None = None) -> int:
                    help="start afresh: delete the training state of an interrupted run")
     sub.add_parser("sweep", help="run a registered experiment (see python -m udml sweep --help)")
     sub.add_parser("bound", help="train the bound of the estimator (python -m udml bound --help)")
-    sub.add_parser("bench", help="print the speed ratios (training step, corruption)")
+    b = sub.add_parser("bench", help="print the speed ratios (training step, corruption); "
+                       "bench job: where the time of one sweep job goes (bench job --help)")
+    b.add_argument("what", nargs="?", choices=["job"], help="job: benchmark one sweep job")
+    b.add_argument("options", nargs=argparse.REMAINDER, help="options of bench job")
     args = parser.parse_args(argv)
 
+    if args.command == "bench" and args.what == "job":
+        from .bench.job import main as bench_job_main
+        return bench_job_main(args.options)
     if args.command == "bench":
         from .bench.step import main as bench_main
         return bench_main()
