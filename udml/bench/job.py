@@ -20,15 +20,20 @@ through the objects themselves (``run_epochs.__code__``, the model classes' ``fo
 through their names, and charges each interval to the innermost watched call on the stack, in the
 context of the calls around it: `corrupt_batch` under the training loop is training's corruption,
 under `predict` under `evaluate` it is that protocol's.  Every interval goes to exactly one part,
-so the parts add up to the traced run's wall time; the hook slows Python calls down, which is why
-the plain run is reported beside it.  The machine may be shared and loaded: absolute seconds are
-noise, the shares and ratios of one run are the result.
+on two clocks (wall, and the thread's CPU time, which a loaded machine does not inflate), so the
+parts add up to the traced run's time; the hook slows Python calls down, which is why the plain
+run is reported beside it.  The machine may be shared and loaded: absolute seconds are noise, the
+shares and ratios of one run are the result.
+
+`batching_gain` then measures the levers that batch the job's work, on its real model and data:
+the batches of several seeds in one training step, and every protocol's pass in one forward.
 """
 from __future__ import annotations
 
 import argparse
 import dataclasses
 import inspect
+import statistics
 import sys
 import tempfile
 import time
@@ -38,9 +43,9 @@ from pathlib import Path
 import torch
 
 # The parts a watched call opens: phases set the context, components the work within it.
-PHASES = ("loading", "training", "validation", "evaluation", "writing")
 COMPONENTS = ("data", "corruption", "forward", "loss", "dependency", "backward", "optimiser")
 ROOT = ("job", None, "rest")  # (phase, protocol, component) outside every watched call
+SEEN = "gaussian"  # the noise kind of training and of the standard protocols
 
 
 def _code(fn):
@@ -93,8 +98,8 @@ def watched_codes(optimizer: str = "adamw") -> dict:
     for cls in _subclasses(MultimodalModel):
         for name, part in (("forward", "forward"), ("loss", "loss")):
             fn = cls.__dict__.get(name)
-            if fn is not None:
-                roles[_code(fn)] = ("component", part)
+            if fn is not None:  # the method and the model's own wrapper (the labels' check)
+                roles[_code(fn)] = roles[fn.__code__] = ("component", part)
     return roles
 
 
@@ -239,6 +244,80 @@ def measure_job(job, plain: bool = True, threads: int = 1) -> dict:
     return out
 
 
+def _median_pair(fa, fb, rounds: int) -> tuple[float, float]:
+    """Median thread-CPU seconds of fa() and fb(), alternated for ``rounds`` after a warm-up."""
+    fa(), fb()
+    ta, tb = [], []
+    for _ in range(rounds):
+        for fn, times in ((fa, ta), (fb, tb)):
+            t0 = time.thread_time()
+            fn()
+            times.append(time.thread_time() - t0)
+    return statistics.median(ta), statistics.median(tb)
+
+
+def batching_gain(job, seeds: int = 5, rounds: int = 3) -> dict:
+    """What the job's work costs batched, on its real model and data (one torch thread):
+
+    step:  one training step on ``seeds`` batches at once over ``seeds`` steps on one batch
+           each (the job's batch size; the last epoch's phase), the work of ``seeds`` seeds
+           in one step, a floor for what stacking their models could share (stacked parameters
+           add batched products that one bigger batch does not have);
+    eval:  one evaluation forward of every seen-kind protocol's copy of the test split at once
+           over that many forwards of the split (the passes of `evaluate`, before the metrics).
+
+    A ratio near 1 / seeds (or 1 / passes) means the work is per-call overhead that batching
+    removes; near 1, that it is arithmetic that batching keeps.  Returns {"step", "eval": ratio,
+    "seeds", "passes", "step_s", "eval_s": the unbatched median seconds}.
+    """
+    from ..config import ModelConfig, TrainConfig
+    from ..corrupt import corrupt_batch, random_per_sample
+    from ..corrupt.scales import default_specs
+    from ..data import load_dataset
+    from ..data.dataset import Batch
+    from ..models import build_model
+    from ..models.encoders import encoder_builder
+    from ..seed import seed_everything
+    from ..training.evaluate import standard_protocols
+    from ..training.loop import make_optimizer
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        seed_everything(job.seed)
+        splits = load_dataset(job.dataset, seed=job.seed)
+        mcfg, tcfg = ModelConfig(**job.config["model"]), TrainConfig(**job.config["train"])
+        model = build_model(encoder_builder(splits)(splits.shapes, mcfg), splits.num_classes,
+                            mcfg)
+        opt = make_optimizer(model, tcfg)
+        specs, gen = default_specs(splits), torch.Generator().manual_seed(0)
+        data = splits.train.batches(tcfg.batch_size * seeds, True, gen)
+        big = corrupt_batch(next(iter(data)), random_per_sample(tcfg.clean_share), specs,
+                            mcfg.num_levels, gen)
+        small = [Batch({k: v[i::seeds] for k, v in big.x.items()}, big.y[i::seeds],
+                       big.index[i::seeds], {k: v[i::seeds] for k, v in big.levels.items()})
+                 for i in range(seeds)]
+
+        def step(batch: Batch) -> None:
+            loss, _ = model.loss(model(batch.x, batch.levels), batch, tcfg.epochs - 1)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), tcfg.grad_clip, foreach=True)
+            opt.step()
+        model.train()
+        one, stacked = _median_pair(lambda: [step(b) for b in small], lambda: step(big), rounds)
+        passes = len(standard_protocols(splits.modalities, mcfg.num_levels))
+        test = next(iter(splits.test.batches(len(splits.test))))
+        x_all = {k: v.repeat(passes, *[1] * (v.dim() - 1)) for k, v in test.x.items()}
+        model.eval()
+        with torch.no_grad():
+            sep, tog = _median_pair(lambda: [model(test.x) for _ in range(passes)],
+                                    lambda: model(x_all), rounds)
+    finally:
+        torch.set_num_threads(before)
+    return {"step": stacked / one, "eval": tog / sep, "seeds": seeds, "passes": passes,
+            "step_s": one / seeds, "eval_s": sep / passes}
+
+
 def summary(result: dict, clock: str = "cpu") -> list[tuple[str, float]]:
     """The job's parts as (label, seconds of ``clock``: "cpu" or "wall") rows, in the job's
     order, every evaluation pass summed into the evaluation rows.  They add up to the traced
@@ -283,9 +362,9 @@ def recorded_cost(paths) -> dict:
     return out
 
 
-def report(job, result: dict) -> str:
+def report(job, result: dict, gain: dict | None = None) -> str:
     """The benchmark's table (wall and CPU seconds of each part, its share of the job's CPU
-    time) and its ratios (of CPU times), as text."""
+    time), its ratios (of CPU times) and, if given, `batching_gain`'s, as text."""
     rows, walls = summary(result, "cpu"), dict(summary(result, "wall"))
     cpu = sum(sec for _, sec in rows)
     lines = [f"one sweep job: {job.experiment}/{job.dataset}/{job.variant}/{job.method} seed "
@@ -330,6 +409,11 @@ def report(job, result: dict) -> str:
                      f"CPU; the tracer's overhead {t['cpu'] / p['cpu'] - 1:+.0%} CPU, "
                      f"{t['wall'] / p['wall'] - 1:+.0%} wall; same metrics with and without "
                      f"it: {result['same_metrics']}")
+    if gain is not None:
+        lines.append(f"batched ({gain['seeds']} seeds' batches in one training step; all "
+                     f"{gain['passes']} {SEEN} passes in one forward): a step costs "
+                     f"{gain['step']:.2f} of {gain['seeds']} steps, the forward "
+                     f"{gain['eval']:.2f} of {gain['passes']} forwards")
     return "\n".join(lines)
 
 
@@ -347,6 +431,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="train this many epochs instead of the job's own (a quicker run)")
     parser.add_argument("--no-plain", action="store_true",
                         help="skip the plain run (no wall and CPU seconds without the tracer)")
+    parser.add_argument("--no-batching", action="store_true",
+                        help="skip the measurement of the same work batched (batching_gain)")
     parser.add_argument("--results", nargs="*", default=None, metavar="FILE",
                         help="also sum the seconds recorded in these results files")
     args = parser.parse_args(argv)
@@ -355,7 +441,9 @@ def main(argv: list[str] | None = None) -> int:
                         args.epochs)
     except ValueError as err:
         parser.error(str(err))
-    print(report(job, measure_job(job, plain=not args.no_plain)))
+    result = measure_job(job, plain=not args.no_plain)
+    gain = None if args.no_batching else batching_gain(job)
+    print(report(job, result, gain))
     for path, cost in recorded_cost(args.results or []).items():
         print(f"recorded in {path}: {cost['jobs']} jobs, {cost['cpu_seconds'] / 60:.1f} "
               f"CPU-minutes, {cost['seconds'] / 60:.1f} wall-minutes "
