@@ -1,2 +1,3 @@
-"""Speed benchmarks (`python -m udml bench`): ratios measured within one run.
+"""Speed benchmarks (`python -m udml bench`, `python -m udml bench job`): ratios and shares
+measured within one run.
 """
