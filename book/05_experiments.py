@@ -89,7 +89,7 @@ from udml.experiments.reproduce import find_job, rerun, rerun_difference
 from udml.experiments.files import read_results
 from udml.experiments.runner import make_jobs, run_experiment
 from udml.plotting.calibration import plot_calibration
-from udml.training.metrics import level_ranges
+from udml.training.metrics import level_halves, level_ranges
 from udml.method.weights import unbiased_weights
 
 EXPERIMENTS = ("main", "gamma", "ablation", "extension")
@@ -129,7 +129,8 @@ glue("budget", Markdown(
     f"{L} noise levels"))
 glue("levels_text", f"2..{L}")
 glue("random_clean", protocol_from_string("random").clean_share)
-glue("ranges_text", Markdown(f"levels 1-{(L + 1) // 2} and {(L + 1) // 2}-{L}"))
+glue("ranges_text", Markdown("levels " + " and ".join(
+    f"{lo}-{hi}" for name, (lo, hi) in level_halves(L).items() if name != "overall")))
 rows = []
 for name in EXPERIMENTS:
     exp = get_experiment(name)

@@ -2,6 +2,8 @@ import math
 
 import pytest
 
+from udml.analysis.comparisons import MISSING
+from udml.analysis.stats import summary
 from udml.plotting.experiments import (plot_dependency_history, plot_effects,
                                        plot_level_curves, plot_spearman)
 from udml.plotting import experiments_tables as tables
@@ -131,6 +133,8 @@ def test_paired_and_spearman_markdown():
     rows = tables.spearman_markdown(sp, ["udml", "pe", "qmf"]).splitlines()
     assert rows[0] == "| modality, levels | UDML | PE dynamic | QMF |"
     assert rows[2] == "| pix, low | +0.50 ± 0.10 | +0.20 |  |"
+    missing = {"pix": {"low": {"udml": summary([0.5, math.nan, 0.4])}}}  # a constant score
+    assert tables.spearman_markdown(missing, ["udml"]).splitlines()[2] == f"| pix, low | {MISSING} |"
 
 
 def test_suppression_markdown_lists_the_largest_drops_first():

@@ -3,7 +3,8 @@ import math
 import pytest
 import torch
 
-from udml.training.metrics import accuracy, calibration_summary, level_ranges, rank, spearman
+from udml.training.metrics import (accuracy, calibration_summary, level_halves, level_ranges, rank,
+                                   spearman)
 
 
 def test_accuracy():
@@ -34,6 +35,11 @@ def test_spearman_known_values():
     assert math.isnan(spearman(x, torch.ones(4)))
     with pytest.raises(ValueError):
         spearman(x, x[:3])
+
+
+def test_level_halves_share_the_middle_level():
+    assert level_halves(11) == {"overall": (1, 11), "low": (1, 6), "high": (6, 11)}
+    assert level_halves(4) == {"overall": (1, 4), "low": (1, 2), "high": (2, 4)}
 
 
 def test_level_ranges_are_the_low_and_high_ends():

@@ -59,7 +59,7 @@ def _ci(c: dict, scale: float = POINTS, digits: int = 1) -> str:
 
 def quality_tracking(merged: Results, variant: str = DEFAULT_VARIANT, kind: str = SEEN_KIND,
                      estimate: str = ESTIMATE, rivals=RIVALS) -> dict:
-    """Spearman of each method's quality score with the true level (random protocol), per
+    """Spearman of each method's unreliability score with the true level (random protocol), per
     modality and range, and the estimate against each rival at the low and at the high levels.
 
     holds: the estimate's overall Spearman is above 0 (beyond the seed spread) for every modality

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from ..experiments.registry import DATASET_NAMES
 from .queries import DEFAULT_VARIANT, has_method, modalities, num_levels, pivot, series
-from .stats import paired, summarise
+from .stats import Summary, paired, summary
 from ..experiments.files import Results, read_results
 from ..experiments.jobs import SEEN_KIND
 
@@ -92,20 +92,8 @@ def group_scores(merged: Results, method: str, protocols: list[tuple[str, str]],
 
 # --- summaries and paired comparisons ------------------------------------------------------------
 
-def summary(values: dict[int, float]) -> dict:
-    """n, mean, std and the 95% CI of the mean over seeds (NaN spread with one seed)."""
-    if not values:
-        raise ValueError("no values to summarise")
-    if len(values) == 1:
-        v = float(next(iter(values.values())))
-        return {"n": 1, "mean": v, "std": math.nan, "low": math.nan, "high": math.nan}
-    s = summarise(values)
-    return {"n": s.n, "mean": float(s.mean), "std": float(s.std), "low": float(s.ci_low),
-            "high": float(s.ci_high)}
-
-
 def compare(a: dict[int, float], b: dict[int, float]) -> dict:
-    """Paired a - b over the seeds both have: mean difference, 95% CI, t-test p, whether the CI
+    """Paired a - b over the seeds both have: mean difference, its std, 95% CI, t-test p, whether the CI
     excludes 0 (``exceeds``) and the ``direction``: "better" / "worse" (a above / below b by
     more than the seed spread) or "tie"."""
     seeds = sorted(set(a) & set(b))
@@ -113,11 +101,11 @@ def compare(a: dict[int, float], b: dict[int, float]) -> dict:
         raise ValueError("nothing to compare: the two score sets share no seed")
     if len(seeds) == 1:
         d = a[seeds[0]] - b[seeds[0]]
-        return {"n": 1, "diff": d, "low": math.nan, "high": math.nan, "p": math.nan,
-                "exceeds": False, "direction": "tie"}
+        return {"n": 1, "diff": d, "std": math.nan, "low": math.nan, "high": math.nan,
+                "p": math.nan, "exceeds": False, "direction": "tie"}
     c = paired({s: a[s] for s in seeds}, {s: b[s] for s in seeds})
     direction = ("better" if c.ci_low > 0 else "worse") if c.exceeds_spread else "tie"
-    return {"n": c.n, "diff": float(c.mean_diff), "low": float(c.ci_low),
+    return {"n": c.n, "diff": float(c.mean_diff), "std": float(c.std_diff), "low": float(c.ci_low),
             "high": float(c.ci_high), "p": float(c.p_value), "exceeds": c.exceeds_spread,
             "direction": direction}
 
@@ -182,8 +170,9 @@ def level_curves(merged: Results, methods, variant: str = DEFAULT_VARIANT,
     return out
 
 
-def _as_summary(c: dict) -> dict:
-    return {"n": c["n"], "mean": c["diff"], "low": c["low"], "high": c["high"]}
+def _as_summary(c: dict) -> Summary:
+    """A paired comparison as the `Summary` of its differences."""
+    return Summary(n=c["n"], mean=c["diff"], std=c["std"], low=c["low"], high=c["high"])
 
 
 # --- weights -------------------------------------------------------------------------------------
@@ -225,7 +214,7 @@ def sweep_cost(merged: Results) -> dict:
 
 # --- text ----------------------------------------------------------------------------------------
 
-def fmt_summary(s: dict, scale: float = 100.0, digits: int = 1) -> str:
+def fmt_summary(s: Summary, scale: float = 100.0, digits: int = 1) -> str:
     """"93.4 ± 0.6": mean and half-width of the 95% CI, times ``scale`` (percentage points);
     MISSING where a value could not be computed."""
     if math.isnan(s["mean"]):

@@ -5,7 +5,7 @@ noise per seed), so two methods are compared *paired*: per seed, the difference 
 A difference is called larger than the seed-to-seed spread when the 95% confidence interval of
 the mean paired difference (t distribution, n - 1 degrees of freedom) excludes 0.
 
-    summarise([0.91, 0.93, 0.92])                   Summary(n, mean, std, ci_low, ci_high)
+    summary([0.91, 0.93, 0.92])          Summary: {"n", "mean", "std", "low", "high"}
     paired(udml_by_seed, static_by_seed)            PairedComparison(mean_diff, ci, p_value, ...)
 
 Scores may be given as sequences (aligned by position) or as {seed: value} mappings (aligned by
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Mapping, Sequence
+from typing import Mapping, Sequence, TypedDict
 
 from scipy import stats as _st
 
@@ -78,21 +78,27 @@ def mean_ci(values, confidence: float = 0.95) -> tuple[float, float]:
     return m - half, m + half
 
 
-@dataclass(frozen=True)
-class Summary:
-    """n, mean, sample std and the confidence interval of the mean of one set of scores."""
+class Summary(TypedDict):
+    """One set of scores over seeds summarised: n, mean, sample std and the confidence interval
+    (low, high) of the mean; the one summary type of the analysis, its tables and figures."""
 
     n: int
     mean: float
     std: float
-    ci_low: float
-    ci_high: float
+    low: float
+    high: float
 
 
-def summarise(values, confidence: float = 0.95) -> Summary:
-    v = _values(values, min_n=2)
+def summary(values, confidence: float = 0.95) -> Summary:
+    """The `Summary` of ``values`` (a sequence or a {seed: value} mapping); one value has no
+    spread (NaN std and interval), a missing value makes every statistic missing."""
+    v = _values(values, min_n=0)
+    if not v:
+        raise ValueError("no values to summarise")
+    if len(v) == 1:
+        return Summary(n=1, mean=v[0], std=math.nan, low=math.nan, high=math.nan)
     low, high = mean_ci(v, confidence)
-    return Summary(len(v), mean(v), std(v), low, high)
+    return Summary(n=len(v), mean=mean(v), std=std(v), low=low, high=high)
 
 
 def paired_differences(a, b) -> list[float]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-from ..analysis.comparisons import fmt_diff, fmt_summary, markdown_table
+from ..analysis.comparisons import MISSING, fmt_diff, fmt_summary, markdown_table
 from .style import METHOD_LABELS
 
 
@@ -52,7 +52,8 @@ def paired_markdown(effects: dict, groups: list[str] | None = None) -> str:
 
 
 def spearman_markdown(table: dict, methods: list[str]) -> str:
-    """Rows: (modality, range); columns: methods; cells "mean ± CI half-width" of Spearman."""
+    """Rows: (modality, range); columns: methods; cells "mean ± CI half-width" of Spearman,
+    MISSING where a seed's Spearman could not be computed (a constant score)."""
     rows = []
     for mod, by_range in table.items():
         for rng, by_method in by_range.items():
@@ -61,6 +62,8 @@ def spearman_markdown(table: dict, methods: list[str]) -> str:
                 s = by_method.get(m)
                 if s is None:
                     cells.append("")
+                elif math.isnan(s["mean"]):
+                    cells.append(MISSING)
                 elif math.isnan(s["low"]):
                     cells.append(f"{s['mean']:+.2f}")
                 else:

@@ -11,7 +11,7 @@ from torch import Tensor
 
 from ..corrupt import Clean, NoiseSpec, OneModality, corrupt_batch, protocol_from_string
 from ..data.dataset import MultimodalData
-from .metrics import accuracy, calibration_summary, spearman
+from .metrics import accuracy, calibration_summary, level_halves, spearman
 from .ranks import Ranks
 from ..models.base import MultimodalModel
 from ..method.output import FusionOutput
@@ -125,19 +125,13 @@ def predict(model: MultimodalModel, data: MultimodalData, specs: dict[str, Noise
 
 
 def unreliability_spearman(pred: Predictions, num_levels: int) -> dict[str, dict[str, float]]:
-    """Spearman of each modality's unreliability score with its true level: overall, low and high
-    levels.
-
-    low = levels 1..ceil(L/2), high = levels ceil(L/2)..L (they share the middle level), so that
-    each range asks whether the score still orders slight noise and heavy noise correctly.
-    """
-    mid = (num_levels + 1) // 2
+    """Spearman of each modality's unreliability score with its true level over each range of
+    `udml.training.metrics.level_halves`: overall, the low and the high half of the levels."""
     out = {}
     for k, q in pred.unreliability.items():
         lv = pred.levels[k]
-        low, high = lv <= mid, lv >= mid
-        out[k] = {"overall": spearman(q, lv), "low": spearman(q[low], lv[low]),
-                  "high": spearman(q[high], lv[high])}
+        keep = {name: (lv >= lo) & (lv <= hi) for name, (lo, hi) in level_halves(num_levels).items()}
+        out[k] = {name: spearman(q[at], lv[at]) for name, at in keep.items()}
     return out
 
 

@@ -40,13 +40,26 @@ def spearman(x: Tensor, y: Tensor) -> float:
     return float("nan") if denom == 0 else (rx * ry).sum().div(denom).item()
 
 
+def level_halves(num_levels: int) -> dict[str, tuple[int, int]]:
+    """The level ranges a method's unreliability is scored on under the random protocol
+    (`udml.training.evaluate.unreliability_spearman`): all levels, the lower and the upper half.
+
+    overall = 1 .. L, low = 1 .. ceil(L/2), high = ceil(L/2) .. L (they share the middle level):
+    levels 1-6 and 6-11 for L = 11, so that each half asks whether the score still orders slight
+    noise and heavy noise. (A calibration is scored on the narrower ends, `level_ranges`.)
+    """
+    mid = (num_levels + 1) // 2
+    return {"overall": (1, num_levels), "low": (1, mid), "high": (mid, num_levels)}
+
+
 def level_ranges(num_levels: int) -> dict[str, tuple[int, int]]:
     """The level ranges a calibration is scored on: all levels, the low and the high end.
 
     low = levels 1 .. 1 + w and high = L - w .. L with w = 3 (L - 1) // 10: levels 1-4 and 8-11
-    for L = 11. With the quadratic strength schedule the low range is nearly invisible (level 4
-    is 9 % of the top strength), the high range is where a destroyed modality must be told apart
-    from a badly damaged one.
+    for L = 11 (the random protocol is scored on halves instead: `level_halves`). With the
+    quadratic strength schedule the low range is nearly invisible (level 4 is 9 % of the top
+    strength), the high range is where a destroyed modality must be told apart from a badly
+    damaged one.
     """
     w = 3 * (num_levels - 1) // 10
     return {"all": (1, num_levels), "low": (1, 1 + w), "high": (num_levels - w, num_levels)}
