@@ -649,8 +649,8 @@ _ = glue("lever_chosen_rho", overall_rho(chosen))
 
 # %% tags=["hide-input"]
 bound = read_results(results_root / "bound" / "mfeat.parquet")
-curves = {("mfeat", m): {"s_hat": raw[m]["s_hat"]["mean"].tolist(), "bound": score_means(bound, "bound", "bound", m)}
-          for m in mods}
+curves = {("mfeat", m): {"s_hat": raw[m]["s_hat"]["mean"].tolist(),
+                         "bound": score_means(bound, "bound", "bound", m)} for m in mods}
 fig = plot_calibration(curves, ncols=2)
 glue_figure("fig-bound", fig)
 RANGE_LABELS = {k: f"{lo}-{hi}" for k, (lo, hi) in level_ranges(L).items()}

@@ -1,4 +1,4 @@
-"""The bound's results files: ``python -m udml bound`` -> ``results/bound/<dataset>.json``.
+"""The bound's results files: ``python -m udml bound`` -> ``results/bound/<dataset>.parquet``.
 
 For each dataset, seed and modality, the bound's level regressor (`udml.training.bound`) is
 trained with the budget of the experiment that benchmarks the dataset (`main`, or `av` for the
