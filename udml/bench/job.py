@@ -150,7 +150,7 @@ class PartTimer:
             return "evaluation", _protocol_label(frame), "rest"
         return name, None, "metrics" if name == "evaluation" else "rest"
 
-    def _hook(self, frame, event, arg) -> None:
+    def _hook(self, frame, event, _arg) -> None:
         if event == "call":
             role = self.roles.get(frame.f_code)
             if role is None:
@@ -170,15 +170,13 @@ class PartTimer:
 
     def __enter__(self) -> "PartTimer":
         self._previous = sys.getprofile()
-        self._last = self._started = (time.perf_counter(), time.thread_time())
+        self._last = (time.perf_counter(), time.thread_time())
         sys.setprofile(self._hook)
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *_exc) -> None:
         sys.setprofile(self._previous)
         self._charge()
-        self.total_wall = self._last[0] - self._started[0]
-        self.total_cpu = self._last[1] - self._started[1]
 
 
 def sweep_job(experiment: str = "main", dataset: str = "mfeat", method: str = "udml",
