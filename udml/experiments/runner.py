@@ -49,11 +49,12 @@ from .single import train_and_evaluate
 log = logging.getLogger(__name__)
 
 
-# Room a sweep needs on its disk, per job still to run: its run file (the largest of the
-# committed ones is under 0.2 MB) and, while it runs, its training state (under 2 MB for the
-# models of the shipped datasets); a generous margin, so that a sweep refused for room would not
-# have fitted.
-BYTES_PER_JOB = 4 * 2 ** 20
+# Room a sweep needs on its disk: for each job still to run, its run file and its share of the
+# merged file (measured: run files up to 40 kB, the largest merged file 0.4 MB); for each job
+# running at once, its training state twice over while it is replaced (measured: up to 3.6 MB,
+# mfeat-all's UDML). Upper bounds with a margin, so that a sweep refused for room would not fit.
+RUN_BYTES = 2 ** 20
+STATE_BYTES = 8 * 2 ** 20
 
 
 def state_path(job: Job, out_dir: str | Path) -> Path:
@@ -97,7 +98,7 @@ class SweepFailed(RuntimeError):
 
 
 class SweepStopped(RuntimeError):
-    """A sweep stopped early (a write failed, Ctrl-C); the message is one line saying why and
+    """A sweep stopped early because a write failed; the message is one line saying why and
     what is kept where."""
 
 
@@ -152,13 +153,15 @@ def _finished(job: Job, out_dir: str) -> bool:
     return path.is_file() and bool(load_run(job, path))
 
 
-def check_results_folder(exp: Experiment, out_dir: str | Path, jobs_to_run: int | None = None
-                         ) -> Path:
+def check_results_folder(exp: Experiment, out_dir: str | Path, workers: int) -> Path:
     """The folder ``<out_dir>/<experiment>`` of a sweep, checked before any job runs: a folder
-    (or creatable), writable, with BYTES_PER_JOB free for each of ``jobs_to_run`` (default:
-    every job of ``exp``); an error naming what is wrong otherwise."""
-    n = len(make_jobs(exp)) if jobs_to_run is None else jobs_to_run
-    return check_output_folder(Path(out_dir) / exp.name, "results folder", n * BYTES_PER_JOB)
+    (or creatable), writable, with room for the jobs without a run file (RUN_BYTES each) and the
+    training states of ``workers`` jobs at once (STATE_BYTES each); an error naming what is
+    wrong otherwise."""
+    jobs = make_jobs(exp)
+    todo = sum(not j.path(out_dir).is_file() for j in jobs)
+    need = todo * RUN_BYTES + min(workers, todo) * STATE_BYTES
+    return check_output_folder(Path(out_dir) / exp.name, "results folder", need)
 
 
 def run_experiment(experiment: str | Experiment, jobs: int = 2, out_dir: str | Path = "results",
@@ -188,7 +191,7 @@ def run_experiment(experiment: str | Experiment, jobs: int = 2, out_dir: str | P
         raise ValueError(f"retries must be an int >= 0, got {retries!r}")
     out_dir = str(out_dir)
     all_jobs = make_jobs(exp)
-    folder = check_results_folder(exp, out_dir)
+    folder = check_results_folder(exp, out_dir, jobs if cluster is None else 0)
     with results_lock(folder):
         todo = [j for j in all_jobs if not (resume and _finished(j, out_dir))]
         if not resume:  # rerun from scratch: no training state of an earlier run either
@@ -266,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
     full = get_experiment(args.experiment)
     part = full.subset(args.datasets, args.methods, args.seeds, args.variants)
     try:
-        folder = check_results_folder(part, args.out)
+        folder = check_results_folder(part, args.out, 0 if args.scheduler else args.jobs)
     except OSError as err:
         parser.error(str(err))
     with cli_logging(folder / "sweep.log"):
