@@ -200,7 +200,7 @@ def test_errors():
     with pytest.raises(ValueError, match="extra"):
         model({**inputs(names), "z": torch.randn(4, 2)})
     x = inputs(names)
-    with pytest.raises(ValueError, match="labels must lie"):
+    with pytest.raises(ValueError, match="must lie in 0..2"):
         model.loss(model(x), batch(x, torch.tensor([0, 1, 3, 1])), 0)
 
 

@@ -95,9 +95,13 @@ class MultimodalModel(nn.Module):
 
         @functools.wraps(own)
         def loss(self, out, batch, epoch):
-            check_labels(batch.y, out.logits.shape[1], "labels given to the loss")
-            if batch.y.shape[0] != out.logits.shape[0]:
-                raise ValueError(f"{batch.y.shape[0]} labels for {out.logits.shape[0]} logits")
+            b, c = out.logits.shape
+            check_labels(batch.y, c, "labels given to the loss")
+            if batch.y.shape != (b,):
+                raise ValueError(f"labels have shape {tuple(batch.y.shape)}, expected ({b},) to "
+                                 "match the logits")
+            if batch.y.dtype != torch.long:
+                raise TypeError(f"labels must be torch.long class indices, got {batch.y.dtype}")
             return own(self, out, batch, epoch)
         loss.checks_labels = True
         cls.loss = loss

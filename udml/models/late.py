@@ -3,8 +3,9 @@
 pi_m = W_m h_m + b_m,   pi = sum_m pi_m.
 
 No modality is weighted: every classifier votes with its raw logits. The per-modality classifiers
-(`UnimodalHeads`) and the target check (`check_targets`) are shared with QMF and TMC, which are
-late-fusion methods too; they differ only in how the unimodal outputs are combined.
+(`UnimodalHeads`) are shared with QMF and TMC, which are late-fusion methods too; they differ
+only in how the unimodal outputs are combined. Every model's loss checks its labels
+(`udml.models.base.MultimodalModel`).
 """
 from __future__ import annotations
 
@@ -28,18 +29,6 @@ class UnimodalHeads(nn.Module):
 
     def forward(self, h: dict[str, Tensor]) -> dict[str, Tensor]:
         return {k: self.heads[k](h[k]) for k in self.modalities}  # name -> (B, C)
-
-
-def check_targets(out: FusionOutput, batch: Batch) -> None:
-    """Raise a ValueError when the labels do not fit the logits (shape or class range)."""
-    b, c = out.logits.shape
-    y = batch.y
-    if y.shape != (b,):
-        raise ValueError(f"labels have shape {tuple(y.shape)}, expected ({b},) to match the logits")
-    if y.dtype != torch.long:
-        raise TypeError(f"labels must be torch.long class indices, got {y.dtype}")
-    if y.numel() and (y.min() < 0 or y.max() >= c):
-        raise ValueError(f"labels must lie in 0..{c - 1}, got {int(y.min())}..{int(y.max())}")
 
 
 def check_gamma(config: ModelConfig) -> None:
@@ -66,7 +55,6 @@ class LateFusion(MultimodalModel):
         return FusionOutput(logits=logits, unimodal_logits=pi_m)
 
     def loss(self, out: FusionOutput, batch: Batch, epoch: int) -> tuple[Tensor, dict[str, float]]:
-        check_targets(out, batch)
         ce = F.cross_entropy(out.logits, batch.y)
         unimodal = sum(F.cross_entropy(out.unimodal_logits[k], batch.y) for k in self.modalities)
         total = ce + self.config.gamma * unimodal

@@ -32,7 +32,7 @@ from ..method.output import FusionOutput
 from .base import MultimodalModel
 from .dirichlet import (annealing_coefficient, ds_combine_all, expected_cross_entropy,
                         kl_to_uniform, opinion, remove_true_evidence)
-from .late import UnimodalHeads, check_targets
+from .late import UnimodalHeads
 
 
 class TMC(MultimodalModel):
@@ -59,7 +59,6 @@ class TMC(MultimodalModel):
                             extras={"alpha": alpha, "alpha_views": views})
 
     def loss(self, out: FusionOutput, batch: Batch, epoch: int) -> tuple[Tensor, dict[str, float]]:
-        check_targets(out, batch)
         coef = annealing_coefficient(epoch, self.config.tmc_anneal_epochs)
         y = batch.y
         alpha, views = out.extras["alpha"], out.extras["alpha_views"]  # (B, C), (B, M, C)
