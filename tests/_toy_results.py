@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from udml.experiments.files import Results, frame
 from udml.training.evaluate import protocol_level
+from udml.training.metrics import HALVES
 
 SEEDS = [0, 1, 2]
 MODS = ["a", "b"]
@@ -45,7 +46,7 @@ def toy_merged(acc: dict, dataset: str = "toy", variant: str = "default", easy=N
             if spearman is not None and method in spearman:
                 for k in protocols:
                     for mod in MODS:
-                        for r in ("overall", "low", "high"):
+                        for r in HALVES:
                             add("spearman", spearman[method].get((mod, r), [0.0] * 3)[i],
                                 kind=k, modality=mod, range=r)
             dep = (dependency or {}).get(method)

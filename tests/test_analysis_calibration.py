@@ -5,6 +5,7 @@ from tests._toy_results import SEEDS, toy_merged
 from udml.experiments.files import Results, frame
 from udml.analysis.calibration import (calibration_rows, dominance_rows, score_means,
                                        top_level_weight_ratio)
+from udml.training.metrics import ENDS
 
 N = len(SEEDS)
 
@@ -31,7 +32,7 @@ def with_scores(merged: Results) -> Results:
                                    for m in "ab" for lv, v in zip((1, 2, 3), (1.0, 2.0, 3.0))],
                  calibration_spearman=[({**g, "score": "s_hat", "modality": m, "range": r},
                                         sign * 0.5) for m, sign in (("a", 1), ("b", -1))
-                                       for r in ("all", "low", "high")])
+                                       for r in ENDS])
     return Results(pd.concat([merged.rows, frame(rows)], ignore_index=True), merged.record)
 
 
@@ -66,7 +67,7 @@ def test_dominance_with_the_bound(merged):
 def test_calibration_rows_keep_the_sign(merged):
     bound = bound_file(calibration_spearman=[({"kind": "gaussian", "score": "bound",
                                                "modality": m, "range": r}, 0.9)
-                                              for m in "ab" for r in ("all", "low", "high")])
+                                              for m in "ab" for r in ENDS])
     rows = calibration_rows(merged, bound)
     assert len(rows) == 6
     b_all = next(r for r in rows if r["modality"] == "b" and r["range"] == "all")

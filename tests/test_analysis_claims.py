@@ -3,8 +3,9 @@ from _toy_results import MODS, UNSEEN, toy_merged
 
 from udml.analysis import claims
 from udml.analysis.stats import paired
+from udml.training.metrics import HALVES, LOWER_HALF, UPPER_HALF
 
-RANGES = ("overall", "low", "high")
+RANGES = HALVES
 BASE = [0.8, 0.7, 0.9]
 BETTER_B3 = ([0.8, 0.7, 0.9], {("gaussian", "one:b@3"): [0.9, 0.8, 1.0]})
 WORSE_B3 = ([0.8, 0.7, 0.9], {("gaussian", "one:b@3"): [0.6, 0.52, 0.68]})
@@ -19,36 +20,36 @@ def _spearman(udml=0.9, pe=0.3, qmf=0.1, pe_high=None):
            "pe": {(m, r): _rho(pe) for m in MODS for r in RANGES},
            "qmf": {(m, r): _rho(qmf) for m in MODS for r in RANGES}}
     if pe_high is not None:
-        out["pe"][("b", "high")] = _rho(pe_high)
+        out["pe"][("b", UPPER_HALF)] = _rho(pe_high)
     return out
 
 
-def _quality(**kw):
+def _tracking(**kw):
     sp = _spearman(**kw)
     return toy_merged({m: BASE for m in sp}, spearman=sp)
 
 
 # --- claim 1 ---------------------------------------------------------------------------------
 
-def test_quality_tracking_holds_when_the_estimate_beats_both_rivals_everywhere():
-    out = claims.quality_tracking(_quality())
+def test_level_tracking_holds_when_the_estimate_beats_both_rivals_everywhere():
+    out = claims.level_tracking(_tracking())
     assert out["verdict"] == "holds" and out["wins"] == 8 and out["losses"] == 0  # 2 x 2 x 2
-    assert out["table"]["a"]["low"]["udml"]["mean"] == pytest.approx(0.9)
+    assert out["table"]["a"][LOWER_HALF]["udml"]["mean"] == pytest.approx(0.9)
     assert out["rises"]["b"]["direction"] == "better" and out["per_level"] is False
     assert "better in 8, worse in 0" in out["text"]
 
 
-def test_quality_tracking_partly_and_not():
-    out = claims.quality_tracking(_quality(pe_high=0.99))  # PE wins at b's high levels
+def test_level_tracking_partly_and_not():
+    out = claims.level_tracking(_tracking(pe_high=0.99))  # PE wins on b's upper half
     assert out["verdict"] == "partly holds" and (out["wins"], out["losses"]) == (7, 1)
-    bad = claims.quality_tracking(_quality(udml=0.0))
+    bad = claims.level_tracking(_tracking(udml=0.0))
     assert bad["verdict"] == "does not hold" and bad["wins"] == 0
-    assert "above 0 overall for 0 of 2" in bad["text"]
+    assert "above 0 over all levels for 0 of 2" in bad["text"]
 
 
-def test_quality_tracking_not_measured_without_rivals():
+def test_level_tracking_not_measured_without_rivals():
     m = toy_merged({"udml": BASE}, spearman={"udml": {}})
-    assert claims.quality_tracking(m)["verdict"] == "not measured"
+    assert claims.level_tracking(m)["verdict"] == "not measured"
 
 
 # --- claim 2 ---------------------------------------------------------------------------------
@@ -202,6 +203,6 @@ def test_variant_effects_pair_each_variant_with_main():
 def test_main_claims_runs_every_claim_on_every_dataset():
     main = {"toy": toy_merged({"static": BASE, "naive": WORSE_B3, "udml": BASE})}
     out = claims.main_claims(main)
-    assert list(out) == ["quality", "dependency", "suppression", "comparison"]
+    assert list(out) == ["tracking", "dependency", "suppression", "comparison"]
     assert out["suppression"]["toy"]["verdict"] == "holds"
     assert all(r["toy"]["verdict"] in claims.VERDICTS for r in out.values())

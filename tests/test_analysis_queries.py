@@ -12,14 +12,14 @@ from udml.experiments.files import Results, read_results, write_table
 def _toy():
     return toy_merged({"static": [0.8, 0.7, 0.9],
                        "udml": ([0.8, 0.7, 0.9], {("gaussian", "one:b@3"): [0.9, 0.8, 1.0]})},
-                      spearman={"udml": {("a", "low"): [0.1, 0.2, 0.3]}})
+                      spearman={"udml": {("a", "lower_half"): [0.1, 0.2, 0.3]}})
 
 
 def test_series_is_keyed_by_seed():
     m = _toy()
     assert series(m, "static", "accuracy", kind="gaussian", protocol="clean") == {
         0: 0.8, 1: 0.7, 2: 0.9}
-    assert series(m, "udml", "spearman", kind="blur", modality="a", range="low") == {
+    assert series(m, "udml", "spearman", kind="blur", modality="a", range="lower_half") == {
         0: 0.1, 1: 0.2, 2: 0.3}
     assert series(m, "udml", "unimodal_accuracy", kind="blur", protocol="random",
                   modality="b") == {0: 0.6, 1: 0.6, 2: 0.6}
@@ -37,17 +37,17 @@ def test_a_missing_score_is_read_and_shown_as_missing(tmp_path):
     m = _toy()
     rows = m.rows.copy()
     at = ((rows.method == "udml") & (rows.metric == "spearman") & (rows.kind == "gaussian")
-          & (rows.modality == "a") & (rows.range == "low") & (rows.seed == 1))
+          & (rows.modality == "a") & (rows.range == "lower_half") & (rows.seed == 1))
     assert at.sum() == 1
     rows.loc[at, "value"] = math.nan
     path = write_table(tmp_path / "toy.parquet", rows, m.record)
     back = read_results(path)
     assert pq.read_table(path).column("value").null_count == 1
-    got = series(back, "udml", "spearman", kind="gaussian", modality="a", range="low")
+    got = series(back, "udml", "spearman", kind="gaussian", modality="a", range="lower_half")
     assert list(got) == [0, 1, 2] and got[0] == 0.1 and math.isnan(got[1]) and got[2] == 0.3
     assert fmt_summary(summary(got)) == MISSING
     # the other values of the file are read as they were
-    assert series(back, "udml", "spearman", kind="blur", modality="a", range="low") == {
+    assert series(back, "udml", "spearman", kind="blur", modality="a", range="lower_half") == {
         0: 0.1, 1: 0.2, 2: 0.3}
     assert fmt_summary(summary(series(back, "static", "accuracy", kind="gaussian",
                                       protocol="clean"))) != MISSING
@@ -60,7 +60,7 @@ def test_series_errors_name_the_missing_piece():
     with pytest.raises(KeyError, match="no value at {'kind': 'nope'}"):
         series(m, "static", "accuracy", kind="nope")
     with pytest.raises(KeyError, match="static: spearman: no such rows"):
-        series(m, "static", "spearman", kind="blur", modality="a", range="low")
+        series(m, "static", "spearman", kind="blur", modality="a", range="lower_half")
     with pytest.raises(ValueError, match="more than one per seed"):
         series(m, "static", "accuracy", kind="gaussian")
 

@@ -29,7 +29,7 @@ def test_run_bound_writes_one_file_per_dataset(tmp_path, one_epoch):
     mean = t[(t.metric == "calibration_mean") & (t.modality == "m0") & (t.seed == 3)]
     assert mean.level.tolist() == list(range(1, rec["config"]["model"]["num_levels"] + 1))
     rho = t[(t.metric == "calibration_spearman") & (t.modality == "m0")]
-    assert set(rho.range) == {"all", "low", "high"} and len(rho) == 2 * 3
+    assert set(rho.range) == {"all", "low_end", "high_end"} and len(rho) == 2 * 3
     assert set(series(rec, "bound", "seconds")) == {0, 3}
 
 

@@ -77,7 +77,7 @@ def test_broken_results_files_are_named(tmp_path):
 def test_a_run_record_becomes_rows():
     report = {"protocols": {"clean": {"accuracy": 0.9, "unimodal": {"a": 0.8}},
                             "random": {"accuracy": 0.7, "unimodal": {"a": 0.6}}},
-              "spearman": {"a": {"overall": math.nan, "low": 0.1, "high": 0.2}},
+              "spearman": {"a": {"all": math.nan, "lower_half": 0.1, "upper_half": 0.2}},
               "dependency": {"a": 1.5}}
     record = {"config": {"dataset": "d", "model": {"method": "udml"}}, "seed": 3,
               "job": {"variant": "v"}, "metrics": {"gaussian": report, "blur": report},

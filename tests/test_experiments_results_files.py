@@ -111,8 +111,8 @@ def test_the_chapter_analysis_agrees_with_the_files_in_shape(loaded):
         curves = level_curves(m, METHODS)
         assert list(curves) == [*mods, "all"]
         assert all(len(c[meth]["mean"]) == levels for c in curves.values() for meth in METHODS)
-        quality = found["quality"][dataset]
-        assert list(quality["table"]) == mods and quality["methods"][:1] == ["udml"]
+        tracking = found["tracking"][dataset]
+        assert list(tracking["table"]) == mods and tracking["methods"][:1] == ["udml"]
         dep = found["dependency"][dataset]
         epochs = m["config"]["variants"]["default"]["train"]["epochs"]
         assert dep["history"]["epochs"] == list(range(1, epochs + 1))

@@ -212,7 +212,7 @@ def test_the_merged_file_reads_as_one_table(smoke):
     lv = acc[(acc.method == "static") & (acc.kind == "gaussian") & (acc.protocol == "one:pix@7")]
     assert set(lv.level) == {7}
     sp = t[(t.method == "udml") & (t.kind == "blur") & (t.metric == "spearman")
-           & (t.modality == "pix") & (t.range == "overall")]
+           & (t.modality == "pix") & (t.range == "all")]
     assert sp.seed.tolist() == [0, 1]
     history = t[(t.method == "udml") & (t.metric == "epoch_dependency") & (t.seed == 0)]
     assert history.epoch.max() == merged["config"]["variants"]["default"]["train"]["epochs"]

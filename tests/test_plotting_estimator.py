@@ -102,17 +102,17 @@ def test_fusion_view_titles_the_prediction_and_checks_inputs():
 
 
 def test_spearman_table_bolds_the_best_per_group():
-    rho = {("sweep", "pix"): {"a": {"overall": 0.5, "low": float("nan")},
-                              "b": {"overall": 0.7, "low": 0.1}}}
-    text = spearman_table(rho, {"a": "A", "b": "B"}, ranges=("overall", "low"))
+    rho = {("sweep", "pix"): {"a": {"all": 0.5, "lower_half": float("nan")},
+                              "b": {"all": 0.7, "lower_half": 0.1}}}
+    text = spearman_table(rho, {"a": "A", "b": "B"}, ranges=("all", "lower_half"))
     lines = text.split("\n")
-    assert lines[0] == "| protocol | modality | score | overall | low |"
+    assert lines[0] == "| protocol | modality | score | all | lower_half |"
     assert lines[2] == "| sweep | `pix` | A | 0.500 | n/a |"
     assert lines[3] == "| sweep | `pix` | B | **0.700** | **0.100** |"
     with pytest.raises(ValueError, match="lacks the scores"):
         spearman_table(rho, {"c": "C"})
     with pytest.raises(ValueError, match="lacks the ranges"):
-        spearman_table(rho, {"a": "A"}, ranges=("high",))
+        spearman_table(rho, {"a": "A"}, ranges=("upper_half",))
     with pytest.raises(ValueError, match="pairs"):
         spearman_table({"pix": rho[("sweep", "pix")]}, {"a": "A"})
     with pytest.raises(ValueError, match="non-empty"):

@@ -8,6 +8,7 @@ from udml.plotting.experiments import (plot_dependency_history, plot_effects,
                                        plot_level_curves, plot_spearman)
 from udml.plotting import experiments_tables as tables
 from udml.plotting.style import method_color
+from udml.training.metrics import HALVES
 
 
 def _curve(mean, half=0.01):
@@ -46,16 +47,16 @@ def test_level_curves_errors():
 def test_spearman_bars_per_modality_and_range():
     s = {"mean": 0.5, "low": 0.4, "high": 0.6}
     table = {m: {r: {"udml": s, "pe": {**s, "mean": -0.2, "low": math.nan, "high": math.nan}}
-                 for r in ("overall", "low", "high")} for m in ("fou", "pix")}
+                 for r in HALVES} for m in ("fou", "pix")}
     fig = plot_spearman(table, ["udml", "pe"])
     axes = [ax for ax in fig.axes if ax.get_visible()]
     assert [ax.get_title() for ax in axes] == ["fou", "pix"]
-    assert [t.get_text() for t in axes[0].get_xticklabels()] == ["overall", "low", "high"]
+    assert [t.get_text() for t in axes[0].get_xticklabels()] == ["all", "lower half", "upper half"]
     heights = sorted(round(p.get_height(), 6) for p in axes[0].patches)
     assert heights == [-0.2] * 3 + [0.5] * 3
     assert axes[0].get_ylabel() == "Spearman with the level"
     with pytest.raises(ValueError, match="lacks the ranges"):
-        plot_spearman({"fou": {"overall": {"udml": s}}}, ["udml"])
+        plot_spearman({"fou": {"all": {"udml": s}}}, ["udml"])
     with pytest.raises(ValueError, match="none of the methods"):
         plot_spearman(table, ["qmf"])
 
@@ -129,12 +130,12 @@ def test_paired_and_spearman_markdown():
         tables.paired_markdown({})
     both = tables.paired_markdown({"x": {"clean": c}, "y": {"random": c}}).splitlines()
     assert both[2] == "| clean | +1.2 [+0.3, +2.1] * | – |" and both[3].startswith("| random | –")
-    sp = {"pix": {"low": {"udml": _s(0.5, 0.1), "pe": {**_s(0.2), "low": math.nan}}}}
+    sp = {"pix": {"lower_half": {"udml": _s(0.5, 0.1), "pe": {**_s(0.2), "low": math.nan}}}}
     rows = tables.spearman_markdown(sp, ["udml", "pe", "qmf"]).splitlines()
     assert rows[0] == "| modality, levels | UDML | PE dynamic | QMF |"
-    assert rows[2] == "| pix, low | +0.50 ± 0.10 | +0.20 |  |"
-    missing = {"pix": {"low": {"udml": summary([0.5, math.nan, 0.4])}}}  # a constant score
-    assert tables.spearman_markdown(missing, ["udml"]).splitlines()[2] == f"| pix, low | {MISSING} |"
+    assert rows[2] == "| pix, lower_half | +0.50 ± 0.10 | +0.20 |  |"
+    missing = {"pix": {"lower_half": {"udml": summary([0.5, math.nan, 0.4])}}}  # a constant score
+    assert tables.spearman_markdown(missing, ["udml"]).splitlines()[2] == f"| pix, lower_half | {MISSING} |"
 
 
 def test_suppression_markdown_lists_the_largest_drops_first():
@@ -156,10 +157,10 @@ def test_dependency_and_verdicts_markdown():
     assert lines[2] == ("| synthetic | m0 (planted) | m0 | 1.40 ± 0.10 | 1.20 ± 0.10 (epoch 4) "
                         "| holds |")
     assert lines[3].startswith("| mfeat |") and lines[3].endswith("not measured |")
-    v = tables.verdicts_markdown({"quality": {"mfeat": {"verdict": "holds"}},
+    v = tables.verdicts_markdown({"tracking": {"mfeat": {"verdict": "holds"}},
                                   "dependency": {"synthetic": {"verdict": "partly holds"}}})
     assert v.splitlines()[0] == "| claim | mfeat | synthetic |"
     assert v.splitlines()[3] == "| dependency |  | partly holds |"
-    titled = tables.verdicts_markdown({"quality": {"mfeat": {"verdict": "holds"}}},
-                                      titles={"quality": "1. tracks"})
+    titled = tables.verdicts_markdown({"tracking": {"mfeat": {"verdict": "holds"}}},
+                                      titles={"tracking": "1. tracks"})
     assert titled.splitlines()[2] == "| 1. tracks | holds |"

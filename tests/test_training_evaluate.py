@@ -24,9 +24,9 @@ def test_unreliability_spearman_ranges():
     q = torch.where(lv <= 3, lv, 6 - lv).float()   # 1 2 3 2 1: rises on 1..3, falls on 3..5
     pred = Predictions(torch.zeros(20, 2), {}, {"a": q}, None, {"a": lv}, torch.zeros(20))
     rho = unreliability_spearman(pred, 5)["a"]
-    assert rho["low"] == pytest.approx(1.0)
-    assert rho["high"] == pytest.approx(-1.0)
-    assert not math.isnan(rho["overall"])
+    assert rho["lower_half"] == pytest.approx(1.0)
+    assert rho["upper_half"] == pytest.approx(-1.0)
+    assert not math.isnan(rho["all"])
 
 
 def test_evaluate_report_structure():
@@ -37,7 +37,7 @@ def test_evaluate_report_structure():
     clean = rep["protocols"]["clean"]
     assert set(clean["unimodal"]) == {"fou", "pix"}
     assert sum(clean["mean_weights"].values()) == pytest.approx(2.0)
-    assert set(rep["spearman"]["fou"]) == {"overall", "low", "high"}
+    assert set(rep["spearman"]["fou"]) == {"all", "lower_half", "upper_half"}
     assert set(rep["dependency"]) == {"fou", "pix"}
     # destroying fou at the top level must not leave the fou-only accuracy intact
     assert rep["protocols"]["one:fou@11"]["unimodal"]["fou"] < clean["unimodal"]["fou"]
@@ -63,7 +63,7 @@ def test_evaluate_calibrates_the_scores_over_every_level():
     assert len(means) == L
     assert means[0] == pytest.approx(rep["protocols"]["clean"]["mean_scores"]["s_hat"]["m0"])
     assert means[3] == pytest.approx(rep["protocols"]["one:m0@4"]["mean_scores"]["s_hat"]["m0"])
-    assert set(cal["s_hat"]["m0"]["spearman"]) == {"all", "low", "high"}
+    assert set(cal["s_hat"]["m0"]["spearman"]) == {"all", "low_end", "high_end"}
 
 
 @pytest.fixture(scope="module")

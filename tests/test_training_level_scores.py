@@ -157,5 +157,5 @@ def test_decreasing_steps_counts_drops():
 def test_sweep_feeds_unreliability_spearman():
     model, data = _model("udml"), _data(5)
     rho = unreliability_spearman(level_sweep(model, data, SPECS, "a", L)["s_hat"], L)
-    assert set(rho) == {"a", "b"} and set(rho["a"]) == {"overall", "low", "high"}
-    assert math.isnan(rho["b"]["overall"])  # b is clean throughout: its level is constant
+    assert set(rho) == {"a", "b"} and set(rho["a"]) == {"all", "lower_half", "upper_half"}
+    assert math.isnan(rho["b"]["all"])  # b is clean throughout: its level is constant

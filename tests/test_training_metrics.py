@@ -3,7 +3,8 @@ import math
 import pytest
 import torch
 
-from udml.training.metrics import (accuracy, calibration_summary, level_halves, level_ranges, rank,
+from udml.training.metrics import (ENDS, HALVES, accuracy, calibration_summary, level_halves,
+                                  level_ranges, rank,
                                    spearman)
 
 
@@ -38,20 +39,27 @@ def test_spearman_known_values():
 
 
 def test_level_halves_share_the_middle_level():
-    assert level_halves(11) == {"overall": (1, 11), "low": (1, 6), "high": (6, 11)}
-    assert level_halves(4) == {"overall": (1, 4), "low": (1, 2), "high": (2, 4)}
+    assert level_halves(11) == {"all": (1, 11), "lower_half": (1, 6), "upper_half": (6, 11)}
+    assert level_halves(4) == {"all": (1, 4), "lower_half": (1, 2), "upper_half": (2, 4)}
 
 
 def test_level_ranges_are_the_low_and_high_ends():
-    assert level_ranges(11) == {"all": (1, 11), "low": (1, 4), "high": (8, 11)}
-    assert level_ranges(2) == {"all": (1, 2), "low": (1, 1), "high": (2, 2)}
+    assert level_ranges(11) == {"all": (1, 11), "low_end": (1, 4), "high_end": (8, 11)}
+    assert level_ranges(2) == {"all": (1, 2), "low_end": (1, 1), "high_end": (2, 2)}
+
+
+def test_a_range_name_means_one_range():
+    # the two definitions share only "all", which is levels 1..L in both
+    assert tuple(level_halves(11)) == HALVES and tuple(level_ranges(11)) == ENDS
+    assert set(HALVES) & set(ENDS) == {"all"}
+    assert level_halves(11)["all"] == level_ranges(11)["all"]
 
 
 def test_calibration_summary_of_a_perfect_and_a_reversed_score():
     g = torch.Generator().manual_seed(0)
     noise = {lv: torch.rand(50, generator=g) * 0.1 for lv in range(1, 12)}
     rising = calibration_summary({lv: lv + noise[lv] for lv in noise}, 11)
-    assert rising["spearman"]["all"] > 0.99 and rising["spearman"]["high"] > 0.9
+    assert rising["spearman"]["all"] > 0.99 and rising["spearman"]["high_end"] > 0.9
     assert rising["mean"][0] == pytest.approx(1 + noise[1].double().mean().item())
     assert rising["std"][3] == pytest.approx((4 + noise[4]).double().std().item())
     falling = calibration_summary({lv: -lv + noise[lv] for lv in noise}, 11)

@@ -26,11 +26,12 @@ from .queries import values
 from .stats import mean
 from ..experiments.files import Results
 from ..experiments.jobs import SEEN_KIND
+from ..training.metrics import ALL, ENDS
 
 # score -> (method whose runs carry it, the entry name in the results files)
 SCORES = {"s_hat": ("udml", "s_hat"), "PE sigma": ("pe", "pe_sigma"),
           "QMF": ("qmf", "unreliability"), "TMC": ("tmc", "unreliability")}
-RANGES = ("all", "low", "high")
+RANGES = ENDS  # a calibration is scored on all levels and on each end
 
 
 def score_spearman(merged: Results, method: str, score: str, modality: str, rng: str,
@@ -145,7 +146,7 @@ def lever_rows(merged: Results, method: str = "udml") -> list[dict]:
         unseen = [k for k in merged["kinds"] if k != SEEN_KIND]
         row["unseen worst"] = min(
             (mean(series(merged, method, "spearman", variant, kind=k, modality=m,
-                         range="overall").values()),
+                         range=ALL).values()),
              f"{k}/{m}")
             for k in unseen for m in mods) if unseen else None
         kept = top_level_weight_ratio(merged, method, variant)

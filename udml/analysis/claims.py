@@ -9,7 +9,7 @@ after Holm's correction within its family (the protocol groups of one comparison
 range, rival) cells of claim 1, the protocols scanned by claim 3); a method missing from a file
 gives "not measured" rather than an error.
 
-    quality_tracking(merged)          1. the estimate tracks the true level (Spearman per range)
+    level_tracking(merged)            1. the estimate tracks the true level (Spearman per range)
     dependency_bias(merged)           2. the network relies on the easy modality, from early on
     dual_suppression(merged)          3. naive dynamic fusion loses to static somewhere; UDML?
     beats(a, "udml", b, "static")     4./5. one method (or variant) against another per group
@@ -29,13 +29,14 @@ from .stats import holm
 from ..experiments.files import Results
 from ..experiments.jobs import SEEN_KIND
 from ..method.dependency import normalised_dependency
+from ..training.metrics import ALL, HALVES, LOWER_HALF, UPPER_HALF
 
 VERDICTS = ("holds", "partly holds", "does not hold", "not measured")
-RANGES = ("overall", "low", "high")
+RANGES = HALVES  # the random protocol is scored on all levels and on each half
 ESTIMATE, RIVALS = "udml", ("pe", "qmf")  # the noise-aware estimate and the scores it must beat
 POINTS = 100.0  # accuracies are fractions; the text reports percentage points
 CHANCE = 0.025  # share of protocols below another method beyond the 95% CI under no effect
-CLAIM_TITLES = {"quality": "1. the estimate tracks the noise level",
+CLAIM_TITLES = {"tracking": "1. the estimate tracks the noise level",
                 "dependency": "2. the network relies on the easy modality, from early on",
                 "suppression": "3. naive dynamic fusion loses to static; UDML removes it",
                 "comparison": "4. UDML beats static and naive dynamic fusion"}
@@ -57,13 +58,14 @@ def _ci(c: dict, scale: float = POINTS, digits: int = 1) -> str:
 
 # --- claim 1 -------------------------------------------------------------------------------------
 
-def quality_tracking(merged: Results, variant: str = DEFAULT_VARIANT, kind: str = SEEN_KIND,
-                     estimate: str = ESTIMATE, rivals=RIVALS) -> dict:
+def level_tracking(merged: Results, variant: str = DEFAULT_VARIANT, kind: str = SEEN_KIND,
+                   estimate: str = ESTIMATE, rivals=RIVALS) -> dict:
     """Spearman of each method's unreliability score with the true level (random protocol), per
-    modality and range, and the estimate against each rival at the low and at the high levels.
+    modality and range, and the estimate against each rival on the lower and on the upper half of
+    the levels.
 
-    holds: the estimate's overall Spearman is above 0 (beyond the seed spread) for every modality
-    and it beats every rival at low and at high levels for every modality; does not hold: it beats
+    holds: the estimate's Spearman over all levels is above 0 (beyond the seed spread) for every
+    modality and it beats every rival on both halves for every modality; does not hold: it beats
     none there. The files store Spearman only, not per-level means, so a strictly monotone rise is
     not tested here (``per_level`` False).
     """
@@ -76,11 +78,11 @@ def quality_tracking(merged: Results, variant: str = DEFAULT_VARIANT, kind: str 
                    for meth in methods} for r in RANGES} for m in mods}
     table = {m: {r: {meth: summary(v) for meth, v in by.items()} for r, by in rr.items()}
              for m, rr in rho.items()}
-    rises = {m: compare(rho[m]["overall"][estimate], {s: 0.0 for s in rho[m]["overall"][estimate]})
+    rises = {m: compare(rho[m][ALL][estimate], {s: 0.0 for s in rho[m][ALL][estimate]})
              for m in mods}
     cmps = [{"modality": m, "range": r, "rival": riv,
              **compare(rho[m][r][estimate], rho[m][r][riv])}
-            for m in mods for r in ("low", "high") for riv in rivals]
+            for m in mods for r in (LOWER_HALF, UPPER_HALF) for riv in rivals]
     ps = [c["p"] for c in cmps]  # Holm over the family of (modality, range, rival) cells
     for c, adj in zip(cmps, holm(ps) if not any(math.isnan(p) for p in ps) else ps):
         c["p_holm"] = adj
@@ -92,12 +94,12 @@ def quality_tracking(merged: Results, variant: str = DEFAULT_VARIANT, kind: str 
                  for c, adj in zip(rises.values(), rise_holm))
     verdict = ("holds" if wins == len(cmps) and n_rise == len(mods) else
                "does not hold" if wins == 0 else "partly holds")
-    text = (f"the estimate's Spearman with the level is above 0 overall for {n_rise} of "
-            f"{len(mods)} modalities; against {' and '.join(rivals)} at low and at high levels "
-            f"it is better in {wins}, worse in {losses} and not distinguishable in "
-            f"{len(cmps) - wins - losses} of {len(cmps)} (modality, range, rival) cases, after "
-            f"Holm's correction; signed ρ: a rival whose score falls with the noise loses even "
-            f"when the size of its ρ is large")
+    text = (f"the estimate's Spearman with the level is above 0 over all levels for {n_rise} of "
+            f"{len(mods)} modalities; against {' and '.join(rivals)} on the lower and on the "
+            f"upper half of the levels it is better in {wins}, worse in {losses} and not "
+            f"distinguishable in {len(cmps) - wins - losses} of {len(cmps)} (modality, range, "
+            f"rival) cases, after Holm's correction; signed ρ: a rival whose score falls with "
+            f"the noise loses even when the size of its ρ is large")
     return {"verdict": verdict, "text": text, "table": table, "rises": rises,
             "comparisons": cmps, "wins": wins, "losses": losses, "methods": methods,
             "per_level": False}
@@ -321,6 +323,6 @@ def variant_effects(results: dict, main: dict, method_map=None, reverse: bool = 
 
 def main_claims(main: dict) -> dict:
     """Claims 1-4 on every dataset of the main experiment: {claim: {dataset: result}}."""
-    funcs = {"quality": quality_tracking, "dependency": dependency_bias,
+    funcs = {"tracking": level_tracking, "dependency": dependency_bias,
              "suppression": dual_suppression, "comparison": comparison}
     return {name: {d: f(merged) for d, merged in main.items()} for name, f in funcs.items()}

@@ -17,6 +17,7 @@ from torch import Tensor
 
 from ..av.frames import IMAGENET_MEAN, IMAGENET_STD
 from ..analysis.comparisons import markdown_table
+from ..training.metrics import HALVES
 from .dependency import dependency_curves
 from .style import apply_style, method_color, method_label, modality_color
 
@@ -237,7 +238,7 @@ def weights_table(reports: dict[str, dict], protocols: list[str], digits: int = 
 def spearman_table(reports: dict[str, dict], score_names: dict[str, str] | None = None,
                    digits: int = 2) -> str:
     """Markdown: Spearman's rho of each method's unreliability score with the true level (random
-    protocol), per modality over all levels, the low levels and the high levels."""
+    protocol), per modality over all levels and over the lower and the upper half of the levels."""
     score_names = score_names or {}
     if not isinstance(reports, dict) or not reports:
         raise ValueError("reports must be a non-empty dict method -> evaluate() report")
@@ -248,8 +249,8 @@ def spearman_table(reports: dict[str, dict], score_names: dict[str, str] | None 
             raise KeyError(f"the report of {method!r} has no 'spearman': evaluate the random "
                            "protocol")
         names = sorted(rho)
-        head = head or [f"{m}, {r}" for m in names for r in ("overall", "low", "high")]
-        cells = [_fmt(rho[m][r], digits) for m in names for r in ("overall", "low", "high")]
+        head = head or [f"{m}, {r}" for m in names for r in HALVES]
+        cells = [_fmt(rho[m][r], digits) for m in names for r in HALVES]
         label = method_label(method)
         if method in score_names:
             label += f" ({score_names[method]})"

@@ -12,6 +12,7 @@ import torch
 from matplotlib.figure import Figure
 from torch import Tensor
 
+from ..training.metrics import HALVES
 from .style import apply_style, method_color, modality_color
 
 # How each score is labelled and coloured: the estimator is UDML's, mean sigma is the PE measure,
@@ -294,7 +295,7 @@ def plot_fusion_view(image: Tensor, vector: Tensor, s_hat: dict[str, float],
 
 
 def spearman_table(rho: dict, labels: dict[str, str],
-                   ranges=("overall", "low", "high")) -> str:
+                   ranges=HALVES) -> str:
     """A markdown table of Spearman's rho, the best score of each group in bold.
 
     rho:    (protocol, modality) -> score key -> range -> rho, e.g. from

@@ -12,6 +12,7 @@ import math
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
+from ..training.metrics import HALVES
 from .style import apply_style, method_color, method_label, modality_color
 
 PANEL_TITLES = {"all": "all modalities noisy"}
@@ -70,11 +71,11 @@ def plot_level_curves(curves: dict, methods: list[str], ylabel: str = "test accu
     return fig
 
 
-def plot_spearman(table: dict, methods: list[str], ranges=("overall", "low", "high"),
+def plot_spearman(table: dict, methods: list[str], ranges=HALVES,
                   ncols: int = 3) -> Figure:
     """Grouped bars: per modality (panel) and level range (group), each method's mean Spearman
     of its unreliability score with the true level, with 95% CI error bars.
-    ``table``: {modality: {range: {method: summary}}} (`udml.analysis.claims.quality_tracking`)."""
+    ``table``: {modality: {range: {method: summary}}} (`udml.analysis.claims.level_tracking`)."""
     if not isinstance(table, dict) or not table:
         raise ValueError("table must be a non-empty {modality: {range: {method: summary}}} dict")
     apply_style()
@@ -95,7 +96,7 @@ def plot_spearman(table: dict, methods: list[str], ranges=("overall", "low", "hi
             ax.bar(xs, [v["mean"] for v in s], width, yerr=err, color=method_color(m),
                    label=method_label(m), capsize=2, error_kw={"lw": 0.8})
         ax.axhline(0.0, color="0.3", lw=0.8)
-        ax.set_xticks(range(len(ranges)), ranges)
+        ax.set_xticks(range(len(ranges)), [r.replace("_", " ") for r in ranges])
         ax.set_ylim(-1.05, 1.05)
         ax.set_title(f"{mod}")
         ax.set_xlabel("levels")

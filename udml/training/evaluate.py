@@ -126,7 +126,7 @@ def predict(model: MultimodalModel, data: MultimodalData, specs: dict[str, Noise
 
 def unreliability_spearman(pred: Predictions, num_levels: int) -> dict[str, dict[str, float]]:
     """Spearman of each modality's unreliability score with its true level over each range of
-    `udml.training.metrics.level_halves`: overall, the low and the high half of the levels."""
+    `udml.training.metrics.level_halves`: all levels, the lower and the upper half."""
     out = {}
     for k, q in pred.unreliability.items():
         lv = pred.levels[k]
@@ -218,6 +218,11 @@ def report_rows(report: dict, kind: str) -> list[dict]:
                                  per modality and range (`unreliability_spearman`)
         calibration_mean, _std   per score, modality and level; calibration_spearman per range
         dependency, dependency_normalised    per modality, without a kind (a model property)
+        accuracy_permuted, _permuted_std, accuracy_oracle    per protocol, where the report holds
+                                 a permutation test ("permutation":
+                                 `udml.training.permutation.permutation_metrics`): the accuracy
+                                 with the scores permuted across the test examples (mean and
+                                 spread over the permutations) and with the oracle's scores
     """
     rows: list[dict] = []
 
@@ -233,6 +238,9 @@ def report_rows(report: dict, kind: str) -> list[dict]:
         for score, per_mod in entry.get("mean_scores", {}).items():
             for m, v in per_mod.items():
                 add("score", v, **at, score=score, modality=m)
+    for label, metrics in report.get("permutation", {}).items():
+        for metric, v in metrics.items():
+            add(metric, v, protocol=label, level=protocol_level(label))
     for m, by_range in report.get("spearman", {}).items():
         for rng, v in by_range.items():
             add("spearman", v, modality=m, range=rng)

@@ -40,29 +40,40 @@ def spearman(x: Tensor, y: Tensor) -> float:
     return float("nan") if denom == 0 else (rx * ry).sum().div(denom).item()
 
 
+# The names of the level ranges, one meaning each, in code and in the results files' ``range``
+# column. The random protocol is scored on halves (`level_halves`), a calibration on the narrower
+# ends (`level_ranges`); both on all levels as well.
+ALL = "all"                                          # levels 1 .. L
+LOWER_HALF, UPPER_HALF = "lower_half", "upper_half"  # 1 .. ceil(L/2), ceil(L/2) .. L
+LOW_END, HIGH_END = "low_end", "high_end"            # 1 .. 1 + w, L - w .. L
+HALVES = (ALL, LOWER_HALF, UPPER_HALF)               # the keys of `level_halves`
+ENDS = (ALL, LOW_END, HIGH_END)                      # the keys of `level_ranges`
+
+
 def level_halves(num_levels: int) -> dict[str, tuple[int, int]]:
     """The level ranges a method's unreliability is scored on under the random protocol
     (`udml.training.evaluate.unreliability_spearman`): all levels, the lower and the upper half.
 
-    overall = 1 .. L, low = 1 .. ceil(L/2), high = ceil(L/2) .. L (they share the middle level):
-    levels 1-6 and 6-11 for L = 11, so that each half asks whether the score still orders slight
-    noise and heavy noise. (A calibration is scored on the narrower ends, `level_ranges`.)
+    all = 1 .. L, lower_half = 1 .. ceil(L/2), upper_half = ceil(L/2) .. L (the halves share the
+    middle level): levels 1-6 and 6-11 for L = 11, so that each half asks whether the score still
+    orders slight noise and heavy noise. (A calibration is scored on the narrower ends,
+    `level_ranges`.)
     """
     mid = (num_levels + 1) // 2
-    return {"overall": (1, num_levels), "low": (1, mid), "high": (mid, num_levels)}
+    return {ALL: (1, num_levels), LOWER_HALF: (1, mid), UPPER_HALF: (mid, num_levels)}
 
 
 def level_ranges(num_levels: int) -> dict[str, tuple[int, int]]:
     """The level ranges a calibration is scored on: all levels, the low and the high end.
 
-    low = levels 1 .. 1 + w and high = L - w .. L with w = 3 (L - 1) // 10: levels 1-4 and 8-11
-    for L = 11 (the random protocol is scored on halves instead: `level_halves`). With the
-    quadratic strength schedule the low range is nearly invisible (level 4 is 9 % of the top
-    strength), the high range is where a destroyed modality must be told apart from a badly
+    low_end = levels 1 .. 1 + w and high_end = L - w .. L with w = 3 (L - 1) // 10: levels 1-4 and
+    8-11 for L = 11 (the random protocol is scored on halves instead: `level_halves`). With the
+    quadratic strength schedule the low end is nearly invisible (level 4 is 9 % of the top
+    strength), the high end is where a destroyed modality must be told apart from a badly
     damaged one.
     """
     w = 3 * (num_levels - 1) // 10
-    return {"all": (1, num_levels), "low": (1, 1 + w), "high": (num_levels - w, num_levels)}
+    return {ALL: (1, num_levels), LOW_END: (1, 1 + w), HIGH_END: (num_levels - w, num_levels)}
 
 
 def calibration_summary(by_level: dict[int, Tensor], num_levels: int) -> dict:
