@@ -71,7 +71,7 @@ def load_run(job: Job, path: Path) -> Results:
         raise ValueError(f"corrupt run file {path}: no {missing} entries. Delete it to rerun "
                          "that job.")
     want = {**job.describe(), **job.config}
-    have = {**rec["job"], "model": rec["config"].get("model"), "train": rec["config"].get("train")}
+    have = {**rec["job"], **{k: rec["config"].get(k) for k in job.config}}
     diff = sorted(k for k in want if want[k] != have.get(k))
     if diff:
         raise ValueError(f"stale run file {path}: it was made with a different {diff} than the "

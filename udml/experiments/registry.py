@@ -88,6 +88,10 @@ class Experiment:
     description:  one line for the chapter and the results file
     split:        the split every job is evaluated on: "test" (the comparisons), or "val" for an
                   experiment that chooses settings (a choice made on test data would leak)
+    permutations: P > 0 runs the permutation test of every trained method that reads per-sample
+                  scores, with P permutations, under every protocol
+                  (`udml.training.permutation`); 0 for none (it then stays out of the
+                  experiment's description and its jobs' configs)
     """
 
     name: str
@@ -100,6 +104,7 @@ class Experiment:
     unseen_kinds: tuple[str, ...] = ()
     description: str = ""
     split: str = "test"
+    permutations: int = 0
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name or slug(self.name) != self.name:
@@ -137,6 +142,9 @@ class Experiment:
             set_("protocols", _names("protocol", self.protocols))
             for p in self.protocols:
                 protocol_from_string(p)
+        if (isinstance(self.permutations, bool) or not isinstance(self.permutations, int)
+                or self.permutations < 0):
+            raise ValueError(f"permutations must be an int >= 0, got {self.permutations!r}")
         if self.split not in ("val", "test"):
             raise ValueError(f"split must be 'val' or 'test', got {self.split!r}")
         set_("unseen_kinds", tuple(self.unseen_kinds))
@@ -153,10 +161,11 @@ class Experiment:
 
     def resolve(self, variant: str, method: str, seed: int) -> dict:
         """The full configs a job runs with: {"model": ModelConfig dict, "train": TrainConfig
-        dict}."""
+        dict} (and "permutations" where the experiment has them)."""
         model_over, train_over = self.overrides(variant)
         return {"model": config_to_dict(ModelConfig(method=method, **model_over)),
-                "train": config_to_dict(TrainConfig(seed=seed, progress=False, **train_over))}
+                "train": config_to_dict(TrainConfig(seed=seed, progress=False, **train_over)),
+                **({"permutations": self.permutations} if self.permutations else {})}
 
     def subset(self, datasets=None, methods=None, seeds=None, variants=None) -> "Experiment":
         """The same experiment restricted to some datasets / methods / variants, on any seeds
@@ -168,7 +177,8 @@ class Experiment:
                           pick(self.methods, methods, "method"),
                           self.seeds if seeds is None else tuple(seeds),
                           {v: self.variants[v] for v in vnames}, dict(self.base),
-                          self.protocols, self.unseen_kinds, self.description, self.split)
+                          self.protocols, self.unseen_kinds, self.description, self.split,
+                          self.permutations)
 
     def to_dict(self) -> dict:
         """JSON-ready description, stored in every results file of the experiment."""
@@ -178,7 +188,8 @@ class Experiment:
                 "variants": {k: dict(v) for k, v in self.variants.items()},
                 "base": dict(self.base),
                 "protocols": list(self.protocols) if self.protocols is not None else None,
-                "unseen_kinds": list(self.unseen_kinds), "split": self.split}
+                "unseen_kinds": list(self.unseen_kinds), "split": self.split,
+                **({"permutations": self.permutations} if self.permutations else {})}
 
 
 _REGISTRY: dict[str, Experiment] = {}
@@ -281,3 +292,19 @@ register(Experiment(
     },
     description="UDML's estimator with one lever changed at a time, scored on the validation "
                 "split: how well s_hat follows the level, and what the fusion does with it"))
+
+# Do the scores decide anything?  Every method that reads per-sample scores, tested after training
+# by permuting its scores across the test examples and by an oracle score (10 permutations each),
+# with static fusion (no scores) as the negative case: `main`'s datasets, budget and unseen kinds,
+# and the spoken digits with `av`'s.
+DYNAMIC = ("static", "pe", "naive", "udml", "oracle", "qmf", "tmc")
+register(Experiment(
+    name="permutation", datasets=DATASET_NAMES, methods=DYNAMIC, seeds=(0, 1, 2, 3, 4),
+    base=BUDGET, unseen_kinds=UNSEEN, permutations=10,
+    description="the permutation test of every dynamic method (scores as computed, permuted "
+                "across the test examples, and the oracle's), static fusion as the negative case"))
+
+register(Experiment(
+    name="permutation-av", datasets=AV_DATASET_NAMES, methods=DYNAMIC, seeds=(0, 1, 2, 3, 4),
+    base=AV_BUDGET, unseen_kinds=PAIRED_UNSEEN_KINDS, permutations=10,
+    description="the permutation test on the spoken digits paired with handwritten ones"))

@@ -6,6 +6,11 @@ file and a ``train`` results file share one layout:
 
     {"config": {"dataset", "model", "train", "noise": {kind: specs}, "data"}, "seed",
      "environment", "history", "metrics": {kind: evaluate() report}, "seconds", "cpu_seconds"}
+
+A config with "permutations": P > 0 (an experiment's ``permutations``) also runs the permutation
+test of the trained model (`udml.training.permutation`, P permutations) under every kind's
+protocols, for a method that reads per-sample scores; each kind's report keeps it under
+"permutation".
 """
 from __future__ import annotations
 
@@ -56,6 +61,7 @@ def run(dataset: str, config: dict, seed: int, protocols: list[str] | None = Non
     from ..data import load_dataset
     from ..training.evaluate import evaluate
     from ..training.loop import fit
+    from ..training.permutation import permutation_metrics, permutation_test
 
     t0, c0 = time.perf_counter(), time.process_time()
     splits = load_dataset(dataset, seed=seed)
@@ -68,12 +74,19 @@ def run(dataset: str, config: dict, seed: int, protocols: list[str] | None = Non
     levels = mcfg.num_levels
     data = getattr(splits, split)
     protos = list(protocols) if protocols is not None else None
-    metrics = {SEEN_KIND: evaluate(model, data, specs, levels, protos, seed, device=device)}
+    permutations = config.get("permutations", 0) if model.score_name is not None else 0
+
+    def assess(kind_specs, kind_protos) -> dict:
+        report = evaluate(model, data, kind_specs, levels, kind_protos, seed, device=device)
+        if permutations:
+            report["permutation"] = permutation_metrics(permutation_test(
+                model, data, kind_specs, levels, kind_protos, seed, permutations, device=device))
+        return report
+    metrics = {SEEN_KIND: assess(specs, protos)}
     noise = {SEEN_KIND: specs_to_dict(specs)}
     for kind in unseen_kinds:
         kspecs = default_specs(splits, kind=kind)
-        metrics[kind] = evaluate(model, data, kspecs, levels,
-                                 unseen_protocols(splits.modalities, levels), seed, device=device)
+        metrics[kind] = assess(kspecs, unseen_protocols(splits.modalities, levels))
         noise[kind] = specs_to_dict(kspecs)
     record = {"config": {"dataset": dataset, **config, "noise": noise, "data": splits.info},
               "seed": seed, "environment": environment(device), "history": history,

@@ -80,6 +80,37 @@ class MultimodalModel(nn.Module):
     def fuse(self, h: dict[str, Tensor], levels: dict[str, Tensor] | None) -> FusionOutput:
         raise NotImplementedError
 
+    # The per-sample, per-modality score the fusion reads (``fuse`` returns it as
+    # extras["fusion_scores"], (B, M) in ``modalities`` order), or None for a method whose
+    # fusion is the same for every sample (static, late).  Subclasses that have one name it
+    # and implement `fuse_with_scores` and `oracle_scores`.
+    score_name: str | None = None
+
+    def fuse_with_scores(self, h: dict[str, Tensor], scores: Tensor) -> FusionOutput:
+        """``fuse`` with ``scores`` (B, M) in place of the scores the model computes from ``h``,
+        everything else (features, dependency, head) unchanged: the permutation test's entry
+        point (`udml.training.permutation`).  The model's own scores give ``fuse``'s output."""
+        raise ValueError(f"method {self.config.method!r} fuses without per-sample scores: "
+                         "there is nothing to replace or permute")
+
+    def oracle_scores(self, levels: Tensor, clean: Tensor) -> Tensor:
+        """The true levels (B, M) on the scale of this method's score: the positive control of
+        the permutation test.  ``clean`` (M,) is the mean of the model's own score over clean
+        data, for methods whose score has no unit of its own."""
+        raise ValueError(f"method {self.config.method!r} has no per-sample score to put an "
+                         "oracle in")
+
+    def check_scores(self, scores: Tensor, b: int) -> None:
+        """``scores`` given to `fuse_with_scores` must be a finite (B, M) float tensor."""
+        m = self.num_modalities
+        if not isinstance(scores, Tensor):
+            raise TypeError(f"scores must be a ({b}, {m}) tensor, got {type(scores).__name__}")
+        if tuple(scores.shape) != (b, m):
+            raise ValueError(f"scores must have shape ({b}, {m}) (batch, modalities "
+                             f"{self.modalities}), got {tuple(scores.shape)}")
+        if not scores.is_floating_point() or not torch.isfinite(scores).all():
+            raise ValueError("scores must be finite floating-point values")
+
     def loss(self, out: FusionOutput, batch: Batch, epoch: int) -> tuple[Tensor, dict[str, float]]:
         """Total loss and its named parts (floats, for the history).  Every subclass's loss first
         checks the labels against the logits (`__init_subclass__`)."""

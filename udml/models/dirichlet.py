@@ -42,6 +42,28 @@ def alpha_from_opinion(belief: Tensor, uncertainty: Tensor) -> Tensor:
     return belief * s + 1
 
 
+def total_evidence(alpha: Tensor) -> Tensor:
+    """E = sum_j e_j = S - C: (..., C) -> (...,); u = C / (C + E) falls as E grows."""
+    return (alpha - 1).sum(dim=-1)
+
+
+def with_total_evidence(alpha: Tensor, total: Tensor) -> Tensor:
+    """The opinion of ``alpha`` (..., C) with its total evidence set to ``total`` (...,) >= 0:
+    e' = e * total / E, the evidence's direction e / E (the belief relative to 1 - u) kept, so
+    that b' = (1 - u') e / E and u' = C / (C + total) still sum to 1; with no evidence (E = 0)
+    the direction is uniform, e' = total / C.  ``total`` = E gives ``alpha`` back exactly."""
+    if total.shape != alpha.shape[:-1]:
+        raise ValueError(f"total evidence must have shape {tuple(alpha.shape[:-1])}, got "
+                         f"{tuple(total.shape)}")
+    if (total < 0).any():
+        raise ValueError("total evidence must be >= 0")
+    e = alpha - 1  # (..., C)
+    have = total_evidence(alpha)  # (...,)
+    ratio = (total / have.where(have > 0, torch.ones_like(have))).unsqueeze(-1)  # (..., 1)
+    uniform = (total / alpha.shape[-1]).unsqueeze(-1).expand_as(e)  # (..., C)
+    return torch.where((have > 0).unsqueeze(-1), e * ratio, uniform) + 1
+
+
 def ds_combine(alpha1: Tensor, alpha2: Tensor) -> Tensor:
     """Reduced Dempster-Shafer combination of two Dirichlet opinions: (..., C) x 2 -> (..., C)."""
     if alpha1.shape != alpha2.shape:

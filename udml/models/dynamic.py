@@ -10,6 +10,9 @@ Before the schedule switches uncertainty on (``use_uncertainty`` False), s_m is 
 For ablations, ``config.weights_source`` and ``config.use_dependency`` override the method's own
 choice of s_m and D_m, and ``config.rescaling`` = "multiplicative" (an extension, not the paper's)
 feeds w_m z_m instead of (1 + w_m) z_m to the head.
+
+The score the fusion reads is s (B, M) (``score_name``: "pe_sigma", "s_hat" or "level");
+`WeightedFusion.fuse_with_scores` fuses with a given s instead (the permutation test).
 """
 from __future__ import annotations
 
@@ -30,6 +33,8 @@ from .base import MultimodalModel
 WEIGHTINGS = ("static", "pe", "naive", "udml", "oracle")
 # where each method's s_m comes from (None: no weights); D_m enters the weights of udml and oracle
 SOURCES = {"static": None, "pe": "pe", "naive": "estimator", "udml": "estimator", "oracle": "oracle"}
+# what s is for each source (`MultimodalModel.score_name`)
+SCORE_NAMES = {None: None, "pe": "pe_sigma", "estimator": "s_hat", "oracle": "level"}
 
 
 class WeightedFusion(MultimodalModel):
@@ -49,6 +54,7 @@ class WeightedFusion(MultimodalModel):
             if self.method == "static":
                 raise ValueError("static fusion has no weights: weights_source must stay 'auto'")
             self.source = config.weights_source
+        self.score_name = SCORE_NAMES[self.source]
         self.estimators = nn.ModuleDict(
             {n: NoiseAwareEstimator(k, config.estimator, config.estimator_hidden,
                                    config.dropout, config.estimator_input)
@@ -75,6 +81,31 @@ class WeightedFusion(MultimodalModel):
         return torch.stack([s_hat[n] for n in self.modalities], 1).detach()
 
     def fuse(self, h: dict[str, Tensor], levels: dict[str, Tensor] | None) -> FusionOutput:
+        return self._fuse(h, levels, None)
+
+    def fuse_with_scores(self, h: dict[str, Tensor], scores: Tensor) -> FusionOutput:
+        """``fuse`` with s (B, M) given, > 0: w from u_m = 1 / (s_m^2 D_m) with the model's own
+        D_m, the embeddings and the head unchanged.  s is what the method's weights read: the
+        estimated level s_hat (naive, udml), the mean sigma of the embedding (pe), the true level
+        (oracle); it enters the weights whether or not the schedule has switched them on."""
+        if self.source is None:
+            return super().fuse_with_scores(h, scores)
+        self.check_scores(scores, next(iter(h.values())).shape[0])
+        return self._fuse(h, None, scores)
+
+    def oracle_scores(self, levels: Tensor, clean: Tensor) -> Tensor:
+        """The true level l (B, M) as s.  s_hat estimates l, so naive and udml (and the oracle,
+        whose s is l already) get l itself.  PE's sigma has no unit; its oracle is
+        clean_m * l: the mean sigma of modality m on clean data, which keeps the balance between
+        clean modalities the model learned, times the level, the growth s_hat is trained to
+        have (inverse-variance weights then scale as 1 / l^2, as with s_hat = l)."""
+        if self.source is None:
+            return super().oracle_scores(levels, clean)
+        levels = levels.float()
+        return clean.float().unsqueeze(0) * levels if self.source == "pe" else levels
+
+    def _fuse(self, h: dict[str, Tensor], levels: dict[str, Tensor] | None,
+              scores: Tensor | None) -> FusionOutput:
         mu, logvar, s_hat = {}, {}, {}
         for n in self.modalities:
             mu[n], logvar[n] = self.prob_heads[n](h[n])       # (B, K) each
@@ -86,7 +117,8 @@ class WeightedFusion(MultimodalModel):
         if self.training and self.track_dependency:
             self.dependency.update(self.head, z)
         pe_sigma = torch.stack([mean_sigma(logvar[n]) for n in self.modalities], 1)  # (B, M)
-        s = self._uncertainty(s_hat, pe_sigma, levels, b, z)
+        s = (self._uncertainty(s_hat, pe_sigma, levels, b, z) if scores is None
+             else scores.to(z.dtype))                                        # (B, M)
         if s is None:
             weights, fused = None, z
         else:
@@ -104,7 +136,7 @@ class WeightedFusion(MultimodalModel):
         return FusionOutput(
             logits=logits, unimodal_logits=unimodal, unreliability=unreliability, weights=weights,
             dependency=self.dependency.value.clone(), s_hat=s_hat, mu=mu, logvar=logvar,
-            extras={"pe_sigma": pe_sigma})
+            extras={"pe_sigma": pe_sigma, **({} if s is None else {"fusion_scores": s})})
 
     def loss(self, out: FusionOutput, batch: Batch, epoch: int) -> tuple[Tensor, dict[str, float]]:
         return udml_loss(out, batch, self.config)

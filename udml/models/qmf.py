@@ -71,7 +71,8 @@ class QMF(MultimodalModel):
     """Late fusion weighted by detached energy confidences, with a loss-history ranking term.
 
     Output: weights (B, M) = c_m (detached), unreliability[name] = -c_m (higher = noisier),
-    extras["confidence"] (B, M) = c_m with its gradient (what the ranking term trains).
+    extras["confidence"] (B, M) = c_m with its gradient (what the ranking term trains),
+    extras["fusion_scores"] (B, M) = the weights (the score ``fuse_with_scores`` replaces).
     ``parts`` holds the unweighted terms: total = ce + gamma * unimodal + qmf_rank_weight * rank.
     """
 
@@ -90,16 +91,37 @@ class QMF(MultimodalModel):
         self.register_buffer("history_count", torch.zeros(0, m, dtype=torch.long),
                              persistent=False)  # (N, M) times seen
 
+    score_name = "confidence"
+
     def fuse(self, h: dict[str, Tensor], levels: dict[str, Tensor] | None) -> FusionOutput:
         # levels are deliberately ignored: QMF estimates quality from the logits alone.
+        return self._fuse(h, None)
+
+    def fuse_with_scores(self, h: dict[str, Tensor], scores: Tensor) -> FusionOutput:
+        """``fuse`` with the confidences c (B, M) given: pi = sum_m c_m pi_m, the classifiers
+        unchanged."""
+        self.check_scores(scores, next(iter(h.values())).shape[0])
+        return self._fuse(h, scores)
+
+    def oracle_scores(self, levels: Tensor, clean: Tensor) -> Tensor:
+        """clean_m / l (B, M): the modality's mean confidence on clean data divided by the
+        level, so that a modality at level l votes with 1 / l of its clean weight (the energy
+        has no unit of its own; the clean mean keeps the balance the model learned).  Needs a
+        positive clean confidence: with clean_m <= 0, dividing by l would raise the weight."""
+        if (clean <= 0).any():
+            raise ValueError(f"QMF's oracle needs positive mean clean confidences, got "
+                             f"{clean.tolist()}")
+        return clean.float().unsqueeze(0) / levels.float()
+
+    def _fuse(self, h: dict[str, Tensor], scores: Tensor | None) -> FusionOutput:
         pi_m = self.classifiers(h)  # name -> (B, C)
         logits_m = torch.stack([pi_m[k] for k in self.modalities], dim=1)  # (B, M, C)
         c = energy_confidence(logits_m, self.config.qmf_temperature)  # (B, M)
-        w = c.detach()  # (B, M)
+        w = c.detach() if scores is None else scores.to(logits_m.dtype)  # (B, M)
         logits = (w.unsqueeze(-1) * logits_m).sum(dim=1)  # (B, C)
         unreliability = {k: -w[:, i] for i, k in enumerate(self.modalities)}  # name -> (B,)
         return FusionOutput(logits=logits, unimodal_logits=pi_m, unreliability=unreliability,
-                            weights=w, extras={"confidence": c})
+                            weights=w, extras={"confidence": c, "fusion_scores": w})
 
     def _grow_history(self, size: int) -> None:
         n, m = self.history.shape
