@@ -1,0 +1,59 @@
+import pandas as pd
+import pytest
+from _toy_results import SEEDS, toy_merged
+
+from udml.analysis.permutation import permutation_markdown, permutation_table
+from udml.experiments.files import Results, frame
+
+ACC = [0.9, 0.8, 0.85]
+DROP = [0.18, 0.2, 0.22]    # permuting costs 20 points on average, give or take 2
+GAIN = [0.05, 0.07, 0.06]   # the oracle adds 6
+
+
+def with_test(merged: Results, method: str, oracle: bool = True) -> Results:
+    """``merged`` plus permuted (and oracle) accuracies of ``method``: its accuracy minus DROP
+    (plus GAIN) per seed, at every protocol."""
+    acc = merged.rows[(merged.rows.metric == "accuracy") & (merged.rows.method == method)]
+    per_seed = {s: i for i, s in enumerate(SEEDS)}
+    extra = []
+    for what, shift in (("accuracy_permuted", [-d for d in DROP]),
+                        *((("accuracy_oracle", GAIN),) if oracle else ())):
+        rows = acc.copy()
+        rows["metric"] = what
+        rows["value"] = [v + shift[per_seed[s]] for v, s in zip(rows.value, rows.seed)]
+        extra.append(rows)
+    return Results(frame(pd.concat([merged.rows, *extra], ignore_index=True)), merged.record)
+
+
+@pytest.fixture
+def merged():
+    base = toy_merged({"static": ACC, "udml": ACC, "oracle": ACC})
+    return with_test(with_test(base, "udml"), "oracle", oracle=False)
+
+
+def test_drop_and_gain_are_paired_over_seeds(merged):
+    table = permutation_table(merged)
+    assert table["methods"] == ["static", "udml", "oracle"]
+    assert "random" in table["groups"] and "unseen: blur" in table["groups"]
+    cell = table["cells"]["random"]["udml"]
+    assert cell["accuracy"]["mean"] == pytest.approx(0.85)
+    assert cell["drop"]["diff"] == pytest.approx(0.2)
+    assert cell["drop"]["n"] == 3 and cell["drop"]["exceeds"]
+    assert cell["gain"]["diff"] == pytest.approx(0.06)
+    # no scores: no drop, no gain; the oracle's score is the level: no gain
+    assert table["cells"]["random"]["static"]["drop"] is None
+    assert table["cells"]["random"]["oracle"]["gain"] is None
+    assert table["cells"]["random"]["oracle"]["drop"]["diff"] == pytest.approx(0.2)
+
+
+def test_the_markdown_table(merged):
+    text = permutation_markdown({"toy": merged})
+    line = next(ln for ln in text.splitlines() if "| udml | random |" in ln)
+    assert "+20.0" in line and "+6.0" in line
+    static = next(ln for ln in text.splitlines() if "| static | random |" in ln)
+    assert static.count("–") == 2
+
+
+def test_a_file_without_the_test_is_refused():
+    with pytest.raises(ValueError, match="no permutation test in the file"):
+        permutation_table(toy_merged({"udml": ACC}))

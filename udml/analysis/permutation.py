@@ -1,0 +1,77 @@
+"""Do the scores decide anything?  The permutation test (`udml.training.permutation`) of an
+experiment's results files, summarised over seeds per protocol group
+(`udml.analysis.comparisons.protocol_groups`):
+
+    accuracy   the accuracy with the scores as computed (mean and 95 % CI over seeds)
+    drop       accuracy - accuracy_permuted, paired over seeds: what permuting the scores across
+               the test examples costs (near 0: the scores decide nothing per example)
+    gain       accuracy_oracle - accuracy, paired over seeds: what the same frozen fusion gains
+               from the true level on its score's scale (the positive control)
+
+Each seed's value is the mean over the group's protocols (`group_scores`), so the pairing is by
+seed.  A method without per-sample scores (static, late) has no drop and no gain; the oracle
+method, whose score is the level, has no gain.
+
+    permutation_table(merged)                  {"groups", "methods", "cells"} of one dataset
+    permutation_markdown(load_experiment("results/permutation"))    the note's table
+"""
+from __future__ import annotations
+
+from ..experiments.files import Results
+from .comparisons import (MISSING, compare, fmt_diff, fmt_summary, group_scores, markdown_table,
+                          protocol_groups)
+from .queries import DEFAULT_VARIANT, has_method
+from .stats import summary
+
+PERMUTED, ORACLE = "accuracy_permuted", "accuracy_oracle"
+
+
+def _has(merged: Results, method: str, metric: str, variant: str) -> bool:
+    return (variant, method, metric) in merged.parts
+
+
+def permutation_cell(merged: Results, method: str, protocols: list[tuple[str, str]],
+                     variant: str = DEFAULT_VARIANT) -> dict:
+    """{"accuracy": Summary, "drop": compare dict or None, "gain": compare dict or None} of one
+    method over one protocol group (None where the method has no such metric)."""
+    acc = group_scores(merged, method, protocols, variant)
+    cell = {"accuracy": summary(acc), "drop": None, "gain": None}
+    if _has(merged, method, PERMUTED, variant):
+        cell["drop"] = compare(acc, group_scores(merged, method, protocols, variant, PERMUTED))
+    if _has(merged, method, ORACLE, variant):
+        cell["gain"] = compare(group_scores(merged, method, protocols, variant, ORACLE), acc)
+    return cell
+
+
+def permutation_table(merged: Results, methods=None, variant: str = DEFAULT_VARIANT) -> dict:
+    """{"groups": [...], "methods": [...], "cells": {group: {method: permutation_cell}}} of one
+    merged results file; ``methods`` default to the file's."""
+    methods = [m for m in (methods or merged["methods"]) if has_method(merged, m, variant)]
+    if not methods:
+        raise ValueError(f"{merged['dataset']}: none of the methods under variant {variant!r}")
+    if not any(_has(merged, m, PERMUTED, variant) for m in methods):
+        raise ValueError(f"{merged['dataset']}: no permutation test in the file (no "
+                         f"{PERMUTED!r} rows); run the experiment `permutation`")
+    groups = protocol_groups(merged)
+    cells = {g: {m: permutation_cell(merged, m, ps, variant) for m in methods}
+             for g, ps in groups.items()}
+    return {"groups": list(groups), "methods": methods, "cells": cells}
+
+
+def permutation_markdown(results: dict[str, Results], methods=None,
+                         variant: str = DEFAULT_VARIANT) -> str:
+    """The table dataset x method x protocol group -> accuracy, drop when permuted and gain of
+    the oracle, in percentage points (paired 95 % CIs; * where the CI excludes 0; MISSING where
+    a method has no such number)."""
+    rows = []
+    for dataset, merged in results.items():
+        table = permutation_table(merged, methods, variant)
+        for method in table["methods"]:
+            for group in table["groups"]:
+                cell = table["cells"][group][method]
+                rows.append([dataset, method, group, fmt_summary(cell["accuracy"]),
+                             *(MISSING if cell[k] is None else fmt_diff(cell[k])
+                               for k in ("drop", "gain"))])
+    return markdown_table(["dataset", "method", "protocol group", "accuracy (%)",
+                           "drop when permuted (points)", "gain of the oracle (points)"],
+                          rows, "lllrrr")
