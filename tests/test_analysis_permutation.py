@@ -57,3 +57,12 @@ def test_the_markdown_table(merged):
 def test_a_file_without_the_test_is_refused():
     with pytest.raises(ValueError, match="no permutation test in the file"):
         permutation_table(toy_merged({"udml": ACC}))
+
+
+def test_the_command_prints_the_table_of_a_folder(merged, tmp_path, capsys):
+    from udml.analysis.permutation import main
+    from udml.experiments.files import write_table
+    write_table(tmp_path / "toy.parquet", merged.rows, merged.record)
+    assert main([str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"{tmp_path}:") and "| toy | udml | random |" in out

@@ -14,12 +14,17 @@ method, whose score is the level, has no gain.
 
     permutation_table(merged)                  {"groups", "methods", "cells"} of one dataset
     permutation_markdown(load_experiment("results/permutation"))    the note's table
+    python -m udml.analysis.permutation [FOLDER ...]     prints it (default: the committed
+                                                         results/permutation and
+                                                         results/permutation-av, where present)
 """
 from __future__ import annotations
 
+import argparse
+
 from ..experiments.files import Results
-from .comparisons import (MISSING, compare, fmt_diff, fmt_summary, group_scores, markdown_table,
-                          protocol_groups)
+from .comparisons import (MISSING, compare, find_results, fmt_diff, fmt_summary, group_scores,
+                          load_experiment, markdown_table, protocol_groups)
 from .queries import DEFAULT_VARIANT, has_method
 from .stats import summary
 
@@ -75,3 +80,23 @@ def permutation_markdown(results: dict[str, Results], methods=None,
     return markdown_table(["dataset", "method", "protocol group", "accuracy (%)",
                            "drop when permuted (points)", "gain of the oracle (points)"],
                           rows, "lllrrr")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print the table of the merged results files in each folder given."""
+    parser = argparse.ArgumentParser(prog="python -m udml.analysis.permutation",
+                                     description="the permutation test's table")
+    parser.add_argument("folders", nargs="*", help="experiment folders of merged results files")
+    folders = parser.parse_args(argv).folders
+    if not folders:
+        root = find_results()
+        if root is None:
+            parser.error("no results folder found; name the experiment folders")
+        folders = [p for p in (root / "permutation", root / "permutation-av") if p.is_dir()]
+    for folder in folders:
+        print(f"{folder}:\n{permutation_markdown(load_experiment(folder))}\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
