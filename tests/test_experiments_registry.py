@@ -122,3 +122,17 @@ def test_the_levers_are_chosen_on_validation_data():
     assert {j.split for j in make_jobs(ex.get_experiment("main"))} == {"test"}
     # every variant states its regression target, whatever the library default
     assert all("estimator_target" in v for v in levers.variants.values())
+
+
+def test_the_permutation_test_is_part_of_the_jobs_only_where_asked():
+    perm = ex.get_experiment("permutation")
+    assert perm.permutations == 10 and "static" in perm.methods and "late" not in perm.methods
+    assert perm.datasets == ex.get_experiment("main").datasets
+    assert all(j.config["permutations"] == 10 for j in make_jobs(perm.subset(seeds=[0])))
+    assert perm.subset(seeds=[7]).permutations == 10 and perm.to_dict()["permutations"] == 10
+    plain = make()
+    assert "permutations" not in plain.to_dict()
+    assert "permutations" not in plain.resolve("default", "static", 0)
+    for bad in (-1, 2.5, True):
+        with pytest.raises(ValueError, match="permutations must be an int >= 0"):
+            make(permutations=bad)
