@@ -80,7 +80,8 @@ from udml.plotting import estimator as plots
 from udml.method.probabilistic import kl_to_level_prior, reparameterise
 from udml.method.estimator import NoiseAwareEstimator
 from udml.training.loop import fit
-from udml.training.metrics import calibration_summary, level_ranges
+from udml.training.metrics import (ALL, HALVES, LOWER_HALF, UPPER_HALF, calibration_summary,
+                                  level_ranges)
 from udml.experiments.files import read_results
 from udml.experiments.registry import get_experiment
 from udml.plotting.calibration import plot_calibration
@@ -475,7 +476,7 @@ rand_preds = {"s_hat": rand_udml["s_hat"], "pe_sigma": rand_udml["pe_sigma"],
               "qmf": rand_qmf["unreliability"]}
 for m in splits.modalities:
     rho[("random", m)] = {k: unreliability_spearman(rand_preds[k], L)[m] for k in SCORES}
-RANGES = ("overall", "low", "high")
+RANGES = HALVES
 LABELS = {"s_hat": r"UDML $\hat s$", "pe_sigma": r"PE mean $\sigma$", "qmf": "QMF energy"}
 display(Markdown(plots.spearman_table(rho, LABELS, RANGES)))
 for key in rho:
@@ -503,18 +504,18 @@ mono_text = "; ".join(f"`{m}`: {steps[m]} of {L - 1} steps decrease"
                       for m in mods)
 verdict_mono = f"**{'holds' if monotone else 'does not hold'}** ({mono_text})"
 
-cells = [(key, r) for key in rho for r in ("low", "high")]
+cells = [(key, r) for key in rho for r in (LOWER_HALF, UPPER_HALF)]
 wins = [(key, r) for key, r in cells
         if all(rho[key]["s_hat"][r] > rho[key][k][r] for k in SCORES if k != "s_hat")]
 lost = [f"{p} `{m}` {r}" for (p, m), r in cells if ((p, m), r) not in wins]
 better = ("holds" if len(wins) == len(cells) else "holds only in part" if wins
           else "does not hold")
 verdict_better = (f"**{better}**: $\\hat s$ has the highest $\\rho$ in {len(wins)} of "
-                  f"{len(cells)} (protocol, modality, range) cells at low and high levels"
+                  f"{len(cells)} (protocol, modality, range) cells on the lower and the upper half"
                   + (f"; not in {', '.join(lost)}" if lost else ""))
 
-neg = [f"{LABELS[k]} on `{m}` ($\\rho$ = {rho[(p, m)][k]['overall']:.2f} overall, {p})"
-       for (p, m) in rho for k in SCORES if rho[(p, m)][k]["overall"] < 0]
+neg = [f"{LABELS[k]} on `{m}` ($\\rho$ = {rho[(p, m)][k][ALL]:.2f} overall, {p})"
+       for (p, m) in rho for k in SCORES if rho[(p, m)][k][ALL] < 0]
 inverted = ("scores that fall as the noise rises: " + "; ".join(neg) if neg
             else "no score falls with the noise: every overall $\\rho$ is positive")
 glue("inverted", Markdown(inverted))
@@ -600,7 +601,7 @@ eligible = [v for v in variants
 
 def overall_rho(variant: str) -> float:
     """Mean overall Spearman of s_hat over the modalities of every lever dataset."""
-    vals = [lever_table[d][variant][f"{m} all"] for d, f in lever_files.items()
+    vals = [lever_table[d][variant][f"{m} {ALL}"] for d, f in lever_files.items()
             for m in lever_modalities(f)]
     return sum(vals) / len(vals)
 

@@ -89,7 +89,7 @@ from udml.experiments.reproduce import find_job, rerun, rerun_difference
 from udml.experiments.files import read_results
 from udml.experiments.runner import make_jobs, run_experiment
 from udml.plotting.calibration import plot_calibration
-from udml.training.metrics import level_halves, level_ranges
+from udml.training.metrics import ALL, LOW_END, level_halves, level_ranges
 from udml.method.weights import unbiased_weights
 
 EXPERIMENTS = ("main", "gamma", "ablation", "extension")
@@ -130,7 +130,7 @@ glue("budget", Markdown(
 glue("levels_text", f"2..{L}")
 glue("random_clean", protocol_from_string("random").clean_share)
 glue("ranges_text", Markdown("levels " + " and ".join(
-    f"{lo}-{hi}" for name, (lo, hi) in level_halves(L).items() if name != "overall")))
+    f"{lo}-{hi}" for name, (lo, hi) in level_halves(L).items() if name != ALL)))
 rows = []
 for name in EXPERIMENTS:
     exp = get_experiment(name)
@@ -314,15 +314,15 @@ display(Markdown(tables.verdicts_markdown(found, claims.CLAIM_TITLES)))
 # *The noise-aware estimate $\hat s_m$ rises monotonically with the true noise level over the
 # whole range, and tracks it better than the PE variance and QMF's energy at low and at high
 # levels.* Under the random protocol every test sample carries a known level per modality; the
-# table gives, per modality and range (overall, low and high: {glue:md}`ranges_text`, the halves
-# of the level range; the calibration tables below use the narrower ends 1-4 and 8-11), the
-# Spearman correlation between each method's quality score and the true level: UDML's and naive's
+# table gives, per modality and range (all levels, the lower and the upper half:
+# {glue:md}`ranges_text`; the calibration tables below use the narrower ends 1-4 and 8-11), the
+# Spearman correlation between each method's unreliability score and the true level: UDML's and naive's
 # $\hat s_m$, PE's mean $\sigma_m$, QMF's negative energy confidence and TMC's uncertainty mass
 # (higher = noisier for all), mean ± CI half-width over the seeds.
 
 # %%
 score_methods = ["udml", "naive", "pe", "qmf", "tmc"]
-for dataset, result in found["quality"].items():
+for dataset, result in found["tracking"].items():
     if result["verdict"] == "not measured":
         print(f"{dataset}: {result['text']}")
         continue
@@ -336,7 +336,7 @@ for dataset, result in found["quality"].items():
 
 # %%
 for dataset in ("mfeat", "synthetic"):
-    result = found["quality"].get(dataset, missing)
+    result = found["tracking"].get(dataset, missing)
     if result["verdict"] != "not measured":
         fig = plots.plot_spearman(result["table"], score_methods)
         glue_figure(f"fig-spearman-{dataset}", fig)
@@ -358,9 +358,9 @@ for dataset in ("mfeat", "synthetic"):
 # Verdicts (the estimate is UDML's $\hat s_m$; "better" means a higher Spearman than the rival,
 # by the rule above):
 #
-# - mfeat: {glue:md}`quality_mfeat`
-# - mfeat-all: {glue:md}`quality_mfeat_all`
-# - synthetic: {glue:md}`quality_synthetic`
+# - mfeat: {glue:md}`tracking_mfeat`
+# - mfeat-all: {glue:md}`tracking_mfeat_all`
+# - synthetic: {glue:md}`tracking_synthetic`
 #
 # A caution on reading the table: a score that *falls* as the noise rises has a negative $\rho$;
 # its $|\rho|$ may be large, but a fusion that reads it as "higher = noisier" is misled by it, so
@@ -871,10 +871,10 @@ glue_verdicts("extension", ext_summary, get_experiment("extension").datasets)
 lessons = []
 # 1. the estimator against the bound, and the dominance condition
 if cal_rows and any("bound" in r for r in cal_rows):
-    low = [r for r in cal_rows if r["range"] == "low" and "bound" in r]
+    low = [r for r in cal_rows if r["range"] == LOW_END and "bound" in r]
     lessons.append(
         "**The estimator reads much less than the input carries.** Between clean and slightly "
-        f"noisy inputs (levels {RANGE_LABELS['low']}) the estimate's Spearman ρ is "
+        f"noisy inputs (levels {RANGE_LABELS[LOW_END]}) the estimate's Spearman ρ is "
         f"{min(r['s_hat'] for r in low):.2f} to {max(r['s_hat'] for r in low):.2f}, the bound's "
         f"{min(r['bound'] for r in low):.2f} to {max(r['bound'] for r in low):.2f}: the level is "
         "visible in the input, but the spread σ of the embedding, the estimator's only input, "
@@ -898,7 +898,7 @@ for d, merged in main.items():
         continue
     for kind in merged["kinds"][1:]:
         for m in modalities(merged):
-            v = series(merged, "udml", "spearman", kind=kind, modality=m, range="overall")
+            v = series(merged, "udml", "spearman", kind=kind, modality=m, range=ALL)
             unseen_rho.append((sum(v.values()) / len(v), d, kind, m))
 if unseen_rho:
     backwards = [u for u in unseen_rho if u[0] < 0]
@@ -941,7 +941,7 @@ if "mfeat-all" in main and has_method(main["mfeat-all"], "naive"):
             f"{100 * c['udml']['mean']:.1f} %" + (
                 ": weighting by a backwards estimate is worse than not weighting at all."
                 if drop < 0 else ": here the damage stays within what static fusion loses."))
-# 5. TMC's uncertainty as a quality score
+# 5. TMC's uncertainty as an unreliability score
 tmc_wins, cells_n = 0, 0
 for d, merged in main.items():
     if has_method(merged, "tmc") and has_method(merged, "udml"):
@@ -966,7 +966,7 @@ _ = glue("lessons", Markdown("\n".join(f"- {t}" for t in lessons)))
 #
 # - Every method ran with the same encoders, splits, budget and seeds. {glue:md}`rerun_text`.
 # - Claim 1, the estimate tracks the noise level better than PE and QMF:
-#   {glue:md}`quality_all`.
+#   {glue:md}`tracking_all`.
 # - Claim 2, the network relies on the easy modality from early on: {glue:md}`dependency_all`.
 # - Claim 3, naive dynamic fusion loses to static and UDML removes it:
 #   {glue:md}`suppression_all`.

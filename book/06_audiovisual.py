@@ -122,6 +122,7 @@ from udml.plotting import fsdd as fsdd_plots
 from udml.plotting.style import METHOD_LABELS
 from udml.seed import seed_everything
 from udml.training.loop import train
+from udml.training.metrics import ALL
 
 # data: "fsdd" (spoken digits), "fixture" or "real"; av: the udml.av run profile of the
 # CREMA-D path; epochs: None = the profile's (for fsdd: the benchmark's); methods trained;
@@ -524,7 +525,7 @@ glue_figure("fig-av-history", fig)
 # The test split is corrupted per protocol with one seed, so every method sees the same noisy
 # pairs: clean; the audio alone, the image alone, or both at a level $l$; and the random
 # protocol of training. `udml.training.evaluate.evaluate` returns, per protocol, the fused and unimodal
-# accuracies and the mean fusion weights, plus the Spearman correlation of the quality score
+# accuracies and the mean fusion weights, plus the Spearman correlation of the unreliability score
 # with the true level.
 
 # %%
@@ -626,9 +627,9 @@ for kind in [k for k in kind_specs if k != "gaussian"]:
                      "\n\n" + plots.results_table(kind_reports, unseen)))
 
 # %% [markdown]
-# Does the quality score follow the noise? Spearman's $\rho$ between each method's score and the
-# true level of that modality, under the random protocol, over all levels, the low levels
-# $1..6$ and the high levels $6..11$. UDML and naive dynamic fusion score with their estimate
+# Does the unreliability score follow the noise? Spearman's $\rho$ between each method's score and the
+# true level of that modality, under the random protocol, over all levels, the lower half
+# $1..6$ and the upper half $6..11$. UDML and naive dynamic fusion score with their estimate
 # $\hat s_m$; static fusion has no estimator, and its row is the PE variance (the mean $\sigma_m$
 # of its embedding), the measure the estimator replaces. (`n/a`: a range where the score is
 # constant.)
@@ -638,7 +639,7 @@ SCORE = {"udml": r"$\hat s$", "naive": r"$\hat s$", "static": r"PE $\sigma$"}
 display(Markdown(plots.spearman_table(reports, SCORE)))
 rho = reports["udml"]["spearman"]
 for m in rho:
-    glue(f"rho_{m}", rho[m]["overall"])
+    glue(f"rho_{m}", rho[m][ALL])
 
 # %% [markdown]
 # The UDML estimate correlates with the true level at $\rho =$ {glue:text}`rho_audio:.2f` for
@@ -802,7 +803,7 @@ for d, res in found["suppression"].items():
     glue(f"suppression_where_{key}", f"{top['kind']} {top['protocol']}")
     glue(f"suppression_drop_{key}", 100 * top["naive_vs_static"]["diff"])
     glue(f"suppression_udml_{key}", 100 * top["fix_vs_static"]["diff"])
-for name in ("quality", "dependency", "comparison"):
+for name in ("tracking", "dependency", "comparison"):
     for d, res in found[name].items():
         glue(f"{name}_{d.replace('-', '_')}", res["verdict"])
 
@@ -823,7 +824,7 @@ for name in ("quality", "dependency", "comparison"):
 # ### The estimator's calibration and the dependency over training
 #
 # How well $\hat s_m$ ranks the true level (Spearman under the random protocol, mean over the
-# seeds), for the methods that have a quality score, and how the share of dependency
+# seeds), for the methods that have an unreliability score, and how the share of dependency
 # $\alpha_m = M D_m / \sum_k D_k$ of UDML evolves over the epochs (band: min to max over seeds).
 
 # %%
@@ -835,7 +836,7 @@ for d, merged in bench.items():
                      for r in claims.RANGES]
             rows.append(f"| {SPLIT_NAMES.get(d, d)} | {METHOD_LABELS.get(method, method)} | "
                         f"{m} | " + " | ".join(f"{c:.2f}" for c in cells) + " |")
-display(Markdown("| split | method | modality | rho, all levels | rho, low | rho, high |\n"
+display(Markdown("| split | method | modality | rho, all levels | rho, lower half | rho, upper half |\n"
                  "|---|---|---|---:|---:|---:|\n" + "\n".join(rows)))
 fig = exp_plots.plot_dependency_history(
     {f"{SPLIT_NAMES.get(d, d)}, {method}": claims.dependency_history(merged, method)
@@ -934,7 +935,7 @@ else:
 #   fused, UDML reaches {glue:text}`fused_udml_fsdd:.1f` % and
 #   {glue:text}`fused_udml_fsdd_speaker:.1f` % on clean pairs.
 # - The paper's claims, five seeds each, official / speaker split: the estimate tracks the noise
-#   level: {glue:text}`quality_fsdd` / {glue:text}`quality_fsdd_speaker`; the network relies on
+#   level: {glue:text}`tracking_fsdd` / {glue:text}`tracking_fsdd_speaker`; the network relies on
 #   the easy modality: {glue:text}`dependency_fsdd` / {glue:text}`dependency_fsdd_speaker`; dual
 #   suppression: {glue:text}`suppression_fsdd` / {glue:text}`suppression_fsdd_speaker`; UDML beats
 #   static and naive dynamic fusion: {glue:text}`comparison_fsdd` /
