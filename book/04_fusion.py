@@ -566,7 +566,8 @@ assert torch.allclose(out.weights, unbiased_weights(
 # %% [markdown]
 # `weights` are recomputed above from `s_hat` and the dependency with `unbiased_weights`, the
 # same formula as in the first section. `unreliability` is each method's own score (for
-# UDML the same $\hat s$), `extras["pe_sigma"]` the PE variance of chapter 2, and
+# UDML the same $\hat s$), `extras["pe_sigma"]` the PE variance of chapter 2, `extras["fusion_scores"]` the
+# score $s$ the weights were computed from (here $\hat s$), and
 # `unimodal_logits` the head's output with the other modality dropped, which the auxiliary losses
 # and the dependency use.
 #
