@@ -17,12 +17,15 @@ from udml.training.state import read_state
 
 ROOT = Path(__file__).resolve().parents[1]
 EPOCHS = 4
+# steps per epoch: enough that an epoch outlasts the poll below on a loaded machine, so the kill
+# lands mid-run (15 training clips per class: 45, 23 a rank, 3 batches of 8)
+STEPS = 3
 
 
 def torchrun(data: Path, out: Path, *extra: str) -> subprocess.Popen:
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
            *extra, "-m", "udml.av.distributed", "--data", str(data), "--profile", "fixture",
-           "--epochs", str(EPOCHS), "--max-steps", "2", "--batch-size", "8", "--out", str(out),
+           "--epochs", str(EPOCHS), "--max-steps", str(STEPS), "--batch-size", "8", "--out", str(out),
            "--protocols", "clean", "one:audio@11", "random"]
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
     return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE,
@@ -47,7 +50,7 @@ def worker_of_rank(launcher: int, rank: int) -> int:
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
     return make_fixture(tmp_path_factory.mktemp("ddp") / "fixture", num_classes=3,
-                        train_per_class=6, test_per_class=2)
+                        train_per_class=15, test_per_class=2)
 
 
 @pytest.fixture(scope="module")

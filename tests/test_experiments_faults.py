@@ -45,11 +45,18 @@ def reference(tmp_path_factory):
     return sweep.run_experiment(FAULTS, jobs=1, out_dir=out, progress=False)[0]
 
 
+def _default_sigint() -> None:
+    """Ctrl-C's default in the child: a shell that starts a job in the background makes it
+    ignore SIGINT, and Python then installs no KeyboardInterrupt handler."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start(args: list[str], log: Path) -> subprocess.Popen:
-    """A command line in its own session (its process group and every child it starts)."""
+    """A command line in its own session (its process group and every child it starts), with
+    SIGINT at its default however pytest itself was started."""
     with open(log, "ab") as f:
         return subprocess.Popen(CLI + args, stdout=f, stderr=subprocess.STDOUT, cwd=ROOT,
-                                start_new_session=True)
+                                start_new_session=True, preexec_fn=_default_sigint)
 
 
 def wait_for(what, proc: subprocess.Popen | None = None, timeout: float = WAIT_S):
