@@ -101,7 +101,7 @@ def test_checkpoint_carries_the_shared_dependency(run):
     model, ckpt = load_av_checkpoint(run / "model.pt")
     assert ckpt["extra"]["world_size"] == 2
     assert model.dependency.value.tolist() == summary["ranks"][0]["dependency"]
-    assert int(model.dependency.updates) == EPOCHS * 2  # 2 steps per epoch
+    assert int(model.dependency.updates) == EPOCHS * STEPS
 
 
 @pytest.mark.slow
