@@ -74,6 +74,19 @@ def test_broken_results_files_are_named(tmp_path):
         read_results(tmp_path)
 
 
+def test_an_empty_table_is_neither_written_nor_read_as_results(tmp_path):
+    path = tmp_path / "r.parquet"
+    with pytest.raises(ValueError, match="no rows to write"):
+        write_table(path, [], RECORD)
+    assert not path.exists()
+    write_table(path, ROWS, RECORD)
+    res = read_results(path)
+    empty = pa.Table.from_pandas(res.rows.iloc[:0], preserve_index=False)
+    pq.write_table(empty.replace_schema_metadata(pq.ParquetFile(path).schema_arrow.metadata), path)
+    with pytest.raises(ValueError, match="holds no values"):
+        read_results(path)
+
+
 def test_a_run_record_becomes_rows():
     report = {"protocols": {"clean": {"accuracy": 0.9, "unimodal": {"a": 0.8}},
                             "random": {"accuracy": 0.7, "unimodal": {"a": 0.6}}},

@@ -70,8 +70,11 @@ def write_table(path: str | Path, rows, record: dict) -> Path:
     for key in ("config", "seeds"):
         if key not in record:
             raise ValueError(f"a results record needs a {key!r} entry")
+    table = _arrow(rows)
+    if table.num_rows == 0:
+        raise ValueError(f"no rows to write to {path}: a results file holds at least one value")
     meta = json.dumps({"format": FORMAT, **record}, sort_keys=True)
-    table = _arrow(rows).replace_schema_metadata({"udml": meta})
+    table = table.replace_schema_metadata({"udml": meta})
     return atomic_write(path, lambda f: pq.write_table(table, f, compression="zstd"), binary=True)
 
 
@@ -104,6 +107,8 @@ def read_results(path: str | Path) -> Results:
     """The rows and the record of a results file, every one of them: the one reader."""
     file = _open(path)
     record = read_record(path, file)
+    if file.metadata.num_rows == 0:
+        raise ValueError(f"{path} holds no values (an empty table): not a complete results file")
     return Results(frame(file.read()), record)
 
 
