@@ -170,7 +170,7 @@ def test_corrupt_run_file_is_named(copy):
     bad.write_text('{"format": "udml-res')
     with pytest.raises(ValueError, match=rf"corrupt run file {re.escape(str(bad))}"):
         sweep.run_experiment(SMOKE, jobs=2, out_dir=copy, progress=False)
-    write_table(bad, [], {"config": {}, "seeds": [0]})
+    write_table(bad, [{"seed": 0, "metric": "accuracy", "value": 1.0}], {"config": {}, "seeds": [0]})
     with pytest.raises(ValueError, match=r"corrupt run file .*static-seed0\.parquet.*no \["):
         sweep.run_experiment(SMOKE, jobs=2, out_dir=copy, progress=False)
 
