@@ -42,7 +42,7 @@
 # ## Setup
 #
 # The `parameters` cell below is the one papermill overrides (`python book/build.py --profile
-# gpu --device cuda`). The profile sets the size of the run: `tiny` for the tests, `default` for
+# gpu --device cuda`). The profile sets the size of the run: `tiny` for a quick check, `default` for
 # the CPU run whose outputs are stored here, `gpu` for a longer run.
 
 # %%
@@ -776,7 +776,7 @@ display(figure_panel(show_sample, controls, [["sample", "kind"], ["pix_level", "
 
 # %%
 run_time = report_time(started)
-# glued as "<number> s", which nbval's sanitiser masks like every printed duration
+# the chapter's run time, for the closing sentence
 _ = glue("run_time", Markdown(f"{run_time:.1f} s"))
 
 # %% [markdown]

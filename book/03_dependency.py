@@ -53,7 +53,7 @@ except ImportError:
 # ## Setup
 #
 # The `parameters` cell below is the one papermill overrides (`python book/build.py --profile
-# gpu --device cuda`). The profile sets the size of the run: `tiny` for the tests, `default` for
+# gpu --device cuda`). The profile sets the size of the run: `tiny` for a quick check, `default` for
 # the CPU run whose outputs are stored here, `gpu` for a longer run.
 
 # %% tags=["parameters"]

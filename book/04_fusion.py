@@ -41,7 +41,7 @@
 # ## Setup
 #
 # The `parameters` cell below is the one papermill overrides (`python book/build.py --profile
-# gpu --device cuda`). The profile sets the size of the run: `tiny` for the tests, `default` for
+# gpu --device cuda`). The profile sets the size of the run: `tiny` for a quick check, `default` for
 # the CPU run whose outputs are stored here, `gpu` for the reference's 100 epochs.
 
 # %%
@@ -664,7 +664,7 @@ assert torch.allclose(out6.weights.sum(1), torch.full((4,), 6.0), atol=1e-5)
 
 # %%
 run_time = report_time(started)
-# glued as text with its unit, so that the nbval sanitiser masks it like any printed duration
+# the chapter's run time, for the closing sentence
 _ = glue("run_time", Markdown(f"{run_time:.1f} s"))
 
 # %% [markdown]

@@ -44,8 +44,7 @@
 # ## Setup
 #
 # The `parameters` cell is the one papermill overrides. The profile decides where the results
-# come from: `tiny` runs the two-method `smoke` experiment into a temporary folder (a minute;
-# used by the tests), `default` reads the committed results and re-runs one job, `full`
+# come from: `tiny` runs the two-method `smoke` experiment into a temporary folder (a minute), `default` reads the committed results and re-runs one job, `full`
 # regenerates every results file with the sweep (the cost table below gives its CPU time), and `gpu`
 # does the same on a GPU into `_build/results-gpu`. `results_dir` points the chapter at another
 # folder of results (for example the output of your own sweep).
@@ -984,7 +983,7 @@ _ = glue("lessons", Markdown("\n".join(f"- {t}" for t in lessons)))
 
 # %%
 run_time = report_time(started)
-# glued as "<number> s", which nbval's sanitiser masks like every printed duration
+# the chapter's run time, for the closing sentence
 _ = glue("run_time", Markdown(f"{run_time:.1f} s"))
 scratch.cleanup()
 

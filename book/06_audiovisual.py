@@ -948,7 +948,7 @@ else:
 
 # %%
 run_time = report_time(started)
-# glued as "<number> s", which nbval's sanitiser masks like every printed duration
+# the chapter's run time, for the closing sentence
 _ = glue("run_time", Markdown(f"{run_time:.1f} s"))
 scratch.cleanup()
 
