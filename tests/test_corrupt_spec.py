@@ -6,6 +6,7 @@ import sys
 import pytest
 import torch
 
+from udml import corrupt
 from udml.corrupt import (BUILTIN_KINDS, KINDS, Kind, NoiseSpec, apply_noise, kinds,
                           levels_to_strength, register_kind)
 
@@ -39,9 +40,10 @@ def test_levels_to_strength():
 
 def test_registry_covers_the_kinds():
     assert BUILTIN_KINDS == ("gaussian", "salt_pepper", "blur", "occlusion", "time_mask",
-                             "temporal_blur")
+                             "temporal_blur", "feature_dropout", "speckle", "quantize",
+                             "contrast", "pixelate")
     for name in BUILTIN_KINDS:
-        assert KINDS[name].fn is getattr(kinds, name)
+        assert KINDS[name].fn is getattr(corrupt, name)
         assert KINDS[name].scale_unit
 
 
@@ -62,8 +64,8 @@ def test_register_kind():
 def test_noise_spec_validation():
     s = NoiseSpec("occlusion", 1, [-1, 1], {"fill": 0.5})
     assert s.clip == (-1.0, 1.0) and isinstance(s.scale, float)
-    with pytest.raises(ValueError, match="unknown noise kind 'speckle'"):
-        NoiseSpec("speckle")
+    with pytest.raises(ValueError, match="unknown noise kind 'no_such_kind'"):
+        NoiseSpec("no_such_kind")
     with pytest.raises(ValueError, match="scale"):
         NoiseSpec(scale=-0.1)
     with pytest.raises(ValueError, match="scale"):
@@ -166,8 +168,8 @@ def test_bad_levels_name_the_modality():
 
 def test_bad_specs_and_inputs_name_the_modality():
     bad = NoiseSpec()
-    bad.kind = "speckle"  # changed after construction
-    _err(r"'fou': unknown noise kind 'speckle'", sp=specs(fou=bad))
+    bad.kind = "no_such_kind"  # changed after construction
+    _err(r"'fou': unknown noise kind 'no_such_kind'", sp=specs(fou=bad))
     _err(r"'fou': noise kind 'occlusion' applies to tensors of rank",
          x={"fou": torch.zeros(4, 3, 7), "pix": data()["pix"]},
          sp=specs(fou=NoiseSpec("occlusion")))
@@ -199,6 +201,6 @@ def test_every_kind_is_registered_where_it_is_defined():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     seen = json.loads(done.stdout)
-    assert {"snr_noise", "babble", "motion_blur", "frame_blur", "frame_occlusion",
-            *BUILTIN_KINDS} == set(seen["kinds"])
+    assert {"snr_noise", "babble", "clipping", "packet_loss", "crackle", "downsample",
+            "motion_blur", "frame_blur", "frame_occlusion", *BUILTIN_KINDS} == set(seen["kinds"])
     assert not [m for m in seen["loaded"] if m.startswith(("udml.av", "udml.models"))]

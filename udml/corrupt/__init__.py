@@ -3,6 +3,7 @@
 Levels l in 1..L (1 = clean) become strengths t = ((l - 1) / (L - 1))^2; every kind is a pure,
 batched function of (x, t) seeded only through an explicit ``torch.Generator``.
 """
+from .images import contrast, pixelate
 from .kinds import (blur, gaussian, gaussian_kernels, occlusion, salt_pepper, temporal_blur,
                     time_mask)
 from .protocols import (AllModalities, Clean, OneModality, Protocol, RandomPerSample,
@@ -10,11 +11,13 @@ from .protocols import (AllModalities, Clean, OneModality, Protocol, RandomPerSa
                         random_per_sample)
 from .spec import (BUILTIN_KINDS, KINDS, Kind, NoiseSpec, apply_noise, check_levels,
                    levels_to_strength, register_kind)
+from .vectors import feature_dropout, quantize, speckle
 
 __all__ = [
     "BUILTIN_KINDS", "KINDS", "AllModalities", "Clean", "Kind", "NoiseSpec", "OneModality",
     "Protocol", "RandomPerSample", "all_modalities", "apply_noise", "blur", "check_levels",
-    "clean", "corrupt_batch", "gaussian", "gaussian_kernels", "levels_to_strength", "occlusion",
-    "one_modality", "protocol_from_string", "random_per_sample", "register_kind", "salt_pepper",
-    "temporal_blur", "time_mask",
+    "clean", "contrast", "corrupt_batch", "feature_dropout", "gaussian", "gaussian_kernels",
+    "levels_to_strength", "occlusion", "one_modality", "pixelate", "protocol_from_string",
+    "quantize", "random_per_sample", "register_kind", "salt_pepper", "speckle", "temporal_blur",
+    "time_mask",
 ]

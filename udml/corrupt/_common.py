@@ -25,6 +25,18 @@ RANKS: dict[str, tuple[int, ...] | None] = {
     "temporal_blur": (2, 3, 4),
     "snr_noise": None,       # waveforms (udml.corrupt.waveform)
     "babble": (2, 3),        # (B, N) or (B, C, N): other recordings of the batch are mixed in
+    # udml.corrupt.vectors: entry-wise, on vectors, sequences, images or clips
+    "feature_dropout": (2, 3, 4, 5),
+    "speckle": None,
+    "quantize": None,
+    # udml.corrupt.images: images (B, C, H, W)
+    "contrast": (4,),
+    "pixelate": (4,),
+    # udml.corrupt.waveform: (B, N) or (B, C, N)
+    "clipping": (2, 3),
+    "packet_loss": (2, 3),
+    "crackle": (2, 3),
+    "downsample": (2, 3),
 }
 
 
@@ -63,6 +75,18 @@ def check_clip(clip) -> tuple[float, float] | None:
     if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
         raise ValueError(f"clip must be finite with low < high, got {clip!r}")
     return lo, hi
+
+
+def check_fill(kind: str, fill) -> float:
+    """A finite fill value, in data units, as a float."""
+    if isinstance(fill, bool) or not isinstance(fill, (int, float)) or not math.isfinite(fill):
+        raise ValueError(f"{kind}: fill must be a finite number, got {fill!r}")
+    return float(fill)
+
+
+def round_half_up(v: Tensor) -> Tensor:
+    """floor(v + 0.5): halves round up, so that k = 1 + round(scale t) is 2 from scale t = 0.5 on."""
+    return torch.floor(v + 0.5)
 
 
 def check_generator(kind: str, generator) -> None:

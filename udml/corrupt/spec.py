@@ -13,7 +13,7 @@ from typing import Callable
 import torch
 from torch import Tensor
 
-from . import frames, kinds, waveform
+from . import frames, images, kinds, vectors, waveform
 from ._common import RANKS, check_clip
 
 
@@ -47,6 +47,26 @@ KINDS: dict[str, Kind] = {
                       "noise RMS over the recording's RMS"),
     "babble": Kind(waveform.babble, RANKS["babble"], ("voices",),
                    "babble RMS over the recording's RMS"),
+    "clipping": Kind(waveform.clipping, RANKS["clipping"], (),
+                     "share of the recording's peak cut away", random=False),
+    "packet_loss": Kind(waveform.packet_loss, RANKS["packet_loss"], ("packet", "fill"),
+                        "share of packets lost"),
+    "crackle": Kind(waveform.crackle, RANKS["crackle"], (),
+                    "share of time steps set to +-peak (clicks)"),
+    "downsample": Kind(waveform.downsample, RANKS["downsample"], (),
+                       "hold length minus 1, in samples (k = 1 + round(scale t))", random=False),
+    # any modality (udml.corrupt.vectors)
+    "feature_dropout": Kind(vectors.feature_dropout, RANKS["feature_dropout"], ("fill",),
+                            "share of entries set to fill"),
+    "speckle": Kind(vectors.speckle, RANKS["speckle"], (),
+                    "standard deviation of the relative gain error"),
+    "quantize": Kind(vectors.quantize, RANKS["quantize"], (),
+                     "quantisation step, in data units", random=False),
+    # images (udml.corrupt.images)
+    "contrast": Kind(images.contrast, RANKS["contrast"], (),
+                     "share of the contrast removed (1 = a flat image)", random=False),
+    "pixelate": Kind(images.pixelate, RANKS["pixelate"], (),
+                     "block side minus 1, in pixels (k = 1 + round(scale t))", random=False),
     # video frames (udml.corrupt.frames)
     "motion_blur": Kind(frames.motion_blur, (4, 5), (), "blur length in pixels"),
     "frame_blur": Kind(frames.frame_blur, (5,), (), "Gaussian kernel standard deviation, in pixels",
@@ -54,9 +74,10 @@ KINDS: dict[str, Kind] = {
     "frame_occlusion": Kind(frames.frame_occlusion, (5,), ("fill",), "covered share of each frame"),
 }
 
-# The kinds of `udml.corrupt.kinds`, which apply to any modality of a matching rank (vectors,
-# images, sequences); the others are for waveforms and video frames.
-BUILTIN_KINDS = ("gaussian", "salt_pepper", "blur", "occlusion", "time_mask", "temporal_blur")
+# The kinds of `udml.corrupt.kinds`, `.vectors` and `.images`, which apply to any modality of a
+# matching rank (vectors, images, sequences); the others are for waveforms and video frames.
+BUILTIN_KINDS = ("gaussian", "salt_pepper", "blur", "occlusion", "time_mask", "temporal_blur",
+                 "feature_dropout", "speckle", "quantize", "contrast", "pixelate")
 
 
 def register_kind(name: str, kind: Kind) -> None:
