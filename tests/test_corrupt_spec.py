@@ -204,3 +204,31 @@ def test_every_kind_is_registered_where_it_is_defined():
     assert {"snr_noise", "babble", "clipping", "packet_loss", "crackle", "downsample",
             "motion_blur", "frame_blur", "frame_occlusion", *BUILTIN_KINDS} == set(seen["kinds"])
     assert not [m for m in seen["loaded"] if m.startswith(("udml.av", "udml.models"))]
+
+
+def test_a_mixture_gives_each_sample_one_of_its_kinds():
+    from udml.corrupt import NoiseMixture
+    x = {"fou": torch.randn(64, 7, generator=gen(3))}
+    mix = NoiseMixture((NoiseSpec("gaussian", 1.0), NoiseSpec("salt_pepper", 1.0, (-9, 9))))
+    levels = {"fou": torch.full((64,), L)}
+    out = apply_noise(x, levels, {"fou": mix}, L, gen(0))["fou"]
+    impulse = ((out == 9) | (out == -9)).all(1)        # salt_pepper at scale 1 hits every entry
+    noisy = ~impulse & (out != x["fou"]).all(1)
+    assert bool((impulse | noisy).all()) and 0 < int(impulse.sum()) < 64
+    again = apply_noise(x, levels, {"fou": mix}, L, gen(0))["fou"]
+    assert torch.equal(out, again)
+    clean = apply_noise(x, {"fou": torch.ones(64, dtype=torch.long)}, {"fou": mix}, L, gen(0))
+    assert clean["fou"] is x["fou"]
+    assert mix.kind == "gaussian+salt_pepper"
+
+
+def test_a_mixture_is_checked_like_a_spec():
+    from udml.corrupt import NoiseMixture
+    with pytest.raises(TypeError, match="non-empty tuple of NoiseSpecs"):
+        NoiseMixture(())
+    with pytest.raises(TypeError, match="non-empty tuple of NoiseSpecs"):
+        NoiseMixture(("gaussian",))
+    bad = NoiseMixture((NoiseSpec("gaussian"), NoiseSpec("blur", 1.0)))
+    x = {"seq": torch.randn(2, 3, 4)}
+    with pytest.raises(ValueError, match="'blur' applies to tensors of rank"):
+        apply_noise(x, {"seq": torch.full((2,), 3)}, {"seq": bad}, L, gen())

@@ -132,3 +132,30 @@ def test_ablation_overrides():
     a, b = mult(x, lv), res(x, lv)
     torch.testing.assert_close(a.weights, b.weights)   # same parameters, same weights ...
     assert not torch.allclose(a.logits, b.logits)      # ... fed differently to the head
+
+
+@pytest.mark.parametrize("reads", ["embedding", "features"])
+def test_estimator_reading_more_than_sigma(reads):
+    """The embedding / encoder features reach g_m with the gradient stopped: s_hat's loss moves
+    the estimator, never the encoder."""
+    model = make("udml", estimator_input=reads).train()
+    model.use_uncertainty = True
+    x, lv = inputs()
+    out = model(x, lv)
+    sum(s.sum() for s in out.s_hat.values()).backward()
+    assert all(p.grad is None for p in model.encoders.parameters())
+    assert all(p.grad is not None for p in model.estimators.parameters())
+
+
+def test_udml_r_is_udml_with_features_and_multiplicative_fusion():
+    robust, udml = make("udml-r").eval(), make("udml").eval()
+    assert robust.rescaling == "multiplicative" and robust.uses_dependency
+    assert robust.estimators["m0"].reads == "features"
+    assert udml.rescaling == "residual" and udml.estimators["m0"].reads == "sigma"
+    x, lv = inputs()
+    out = robust(x, lv)
+    assert out.weights.shape == (6, 2)
+    with pytest.raises(ValueError, match="udml-r fixes its own rescaling"):
+        make("udml-r", rescaling="multiplicative")
+    with pytest.raises(ValueError, match="udml-r fixes its own estimator_input"):
+        make("udml-r", estimator_input="embedding")

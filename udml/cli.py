@@ -16,7 +16,7 @@ import ast
 import sys
 from pathlib import Path
 
-from .config import METHODS, ModelConfig, TrainConfig, config_to_dict
+from .config import ALL_METHODS, ModelConfig, TrainConfig, config_to_dict
 from .logs import cli_logging
 from .numerics import pin_cpu_numerics
 
@@ -153,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     t = sub.add_parser("train", help="train and evaluate one method, write a results file")
     t.add_argument("--dataset", default="mfeat", help="mfeat | mfeat-all | synthetic")
-    t.add_argument("--method", default="udml", choices=METHODS)
+    t.add_argument("--method", default="udml", choices=ALL_METHODS)
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--set", nargs="*", action="extend", default=[], metavar="KEY=VALUE",
                    help="override any ModelConfig / TrainConfig field, e.g. epochs=30 gamma=0")

@@ -9,12 +9,16 @@ import math
 import numbers
 from dataclasses import asdict, dataclass, fields
 
-METHODS = ("static", "late", "pe", "naive", "udml", "oracle", "qmf", "tmc")
+METHODS = ("static", "late", "pe", "naive", "udml", "oracle", "qmf", "tmc")  # the paper's peers
+# methods of our own, beyond the paper (each measured beside it under its own name)
+BEYOND_METHODS = ("udml-r",)
+ALL_METHODS = METHODS + BEYOND_METHODS
+ESTIMATOR_INPUTS = ("sigma", "log_sigma", "embedding", "features")
 
 
 @dataclass
 class ModelConfig:
-    method: str = "udml"           # one of METHODS
+    method: str = "udml"           # one of ALL_METHODS
     latent_dim: int = 64           # K, size of each probabilistic embedding z_m
     hidden_dim: int = 128          # width of the MLP encoders
     fusion_head: str = "concat"    # concat | sum | gated
@@ -22,7 +26,9 @@ class ModelConfig:
     estimator: str = "affine"      # "affine" (reference: Linear -> Dropout -> Linear) | "mlp"
     estimator_hidden: int = 64     # width of g_m's hidden layer (reference: 256 for 512-d sigma)
     estimator_input: str = "sigma"  # what g_m reads: "sigma" (paper) | "log_sigma" (same
-                                    # information, on a scale where small sigmas stay apart)
+                                    # information, on a scale where small sigmas stay apart) |
+                                    # "embedding" (mu and log sigma) | "features" (the
+                                    # encoder's output h_m); always with the gradient stopped
     estimator_target: str = "log_level"  # what the MSE fits: "log_level", MSE(log s, log l)
                                          # (chosen) | "level", MSE(s, l) (reference)
     dependency: str = "paper"      # "paper": ||pi - pi_-m||_1 ; "reference": ||W[z_m;0]+b||_1
@@ -45,15 +51,15 @@ class ModelConfig:
     def __post_init__(self) -> None:
         coerce_fields(self)
         check_ranges(self, MODEL_RANGES)
-        if self.method not in METHODS:
-            raise ValueError(f"unknown method {self.method!r}; choose one of {METHODS}")
+        if self.method not in ALL_METHODS:
+            raise ValueError(f"unknown method {self.method!r}; choose one of {ALL_METHODS}")
         if self.fusion_head not in ("concat", "sum", "gated"):
             raise ValueError(f"unknown fusion_head {self.fusion_head!r}; use concat, sum or gated")
         if self.estimator not in ("affine", "mlp"):
             raise ValueError(f"unknown estimator {self.estimator!r}; use affine or mlp")
-        if self.estimator_input not in ("sigma", "log_sigma"):
+        if self.estimator_input not in ESTIMATOR_INPUTS:
             raise ValueError(f"unknown estimator_input {self.estimator_input!r}; "
-                             "use sigma or log_sigma")
+                             f"use one of {ESTIMATOR_INPUTS}")
         if self.estimator_target not in ("level", "log_level"):
             raise ValueError(f"unknown estimator_target {self.estimator_target!r}; "
                              "use level or log_level")
@@ -79,6 +85,11 @@ class TrainConfig:
     warmup: float = 0.5            # fraction of epochs on clean data (reference: 50 of 100)
     uncertainty_start: float = 0.6  # fraction of epochs after which s_hat enters the weights
     clean_share: float = 0.5       # share of training samples kept clean in the noisy phase
+    held_out: str = ""             # "": train on Gaussian noise (the paper); a family of
+                                   # udml.corrupt.families: train on every other family, test
+                                   # on this one (leave one kind out)
+    validate_every: int = 1        # epochs between the validation passes (the last always
+                                   # runs); sweeps that never read the curves save their cost
     seed: int = 0
     device: str = "auto"           # auto | cpu | cuda
     amp: bool = True               # mixed precision, on cuda only
@@ -175,7 +186,7 @@ MODEL_RANGES = {
 TRAIN_RANGES = {
     "epochs": (1, None, True), "batch_size": (1, None, True), "lr": (0.0, None, False),
     "momentum": (0.0, 1.0, (True, False)), "weight_decay": (0.0, None, True),
-    "grad_clip": (0.0, None, False), "seed": (0, None, True),
+    "grad_clip": (0.0, None, False), "seed": (0, None, True), "validate_every": (1, None, True),
 }
 
 

@@ -13,7 +13,7 @@ from functools import lru_cache
 from importlib import resources
 
 from .fsdd_sets import fsdd_noise_specs
-from .spec import NoiseSpec
+from .spec import NoiseMixture, NoiseSpec
 from ..data.dataset import MultimodalSplits
 from ..data.fsdd import FSDDSplits
 
@@ -67,7 +67,12 @@ def default_specs(splits: MultimodalSplits, kind: str = "gaussian",
     return specs
 
 
-def specs_to_dict(specs: dict[str, NoiseSpec]) -> dict:
-    """JSON-ready form, for results files."""
-    return {m: {"kind": s.kind, "scale": s.scale, "clip": list(s.clip) if s.clip else None,
-                "options": dict(s.options)} for m, s in sorted(specs.items())}
+def _spec_dict(s: NoiseSpec) -> dict:
+    return {"kind": s.kind, "scale": s.scale, "clip": list(s.clip) if s.clip else None,
+            "options": dict(s.options)}
+
+
+def specs_to_dict(specs: dict[str, NoiseSpec | NoiseMixture]) -> dict:
+    """JSON-ready form, for results files; a mixture is {"mixture": [its specs]}."""
+    return {m: ({"mixture": [_spec_dict(p) for p in s.specs]} if isinstance(s, NoiseMixture)
+                else _spec_dict(s)) for m, s in sorted(specs.items())}

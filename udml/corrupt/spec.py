@@ -123,6 +123,31 @@ class NoiseSpec:
         self.options = dict(self.options)
 
 
+@dataclass(frozen=True)
+class NoiseMixture:
+    """Several corruptions of one modality: each sample gets one of ``specs``, drawn uniformly.
+
+    Training on a mixture of kinds (the leave-one-kind-out protocol, `udml.corrupt.families`)
+    shows the model many kinds of damage at once.  Every component corrupts the whole batch and
+    each sample keeps its drawn component's output, so the draws do not depend on which samples
+    chose which component (a kind such as babble reads the whole batch).
+    """
+
+    specs: tuple[NoiseSpec, ...]
+
+    def __post_init__(self) -> None:
+        specs = tuple(self.specs) if isinstance(self.specs, (list, tuple)) else ()
+        if not specs or not all(isinstance(s, NoiseSpec) for s in specs):
+            raise TypeError(f"a NoiseMixture needs a non-empty tuple of NoiseSpecs, "
+                            f"got {self.specs!r}")
+        object.__setattr__(self, "specs", specs)
+
+    @property
+    def kind(self) -> str:
+        """'a+b+c': the kinds of the components (for messages and records)."""
+        return "+".join(s.kind for s in self.specs)
+
+
 def levels_to_strength(levels: Tensor, num_levels: int) -> Tensor:
     """t = ((l - 1) / (L - 1))^2: level 1 -> 0 (clean), level L -> 1; float32 of levels' shape.
 
@@ -183,16 +208,38 @@ def _check(x, levels, specs, num_levels) -> None:
         if v.dim() == 0 or v.shape[0] == 0:
             raise ValueError(f"modality {name!r}: empty batch (shape {tuple(v.shape)})")
         check_levels(name, levels[name], v.shape[0], num_levels)
-        if not isinstance(spec, NoiseSpec):
-            raise TypeError(f"modality {name!r}: spec must be a NoiseSpec, got "
-                            f"{type(spec).__name__}")
-        if spec.kind not in KINDS:
-            raise ValueError(f"modality {name!r}: unknown noise kind {spec.kind!r}; choose one "
-                             f"of {sorted(KINDS)}")
-        ranks = KINDS[spec.kind].ranks
-        if ranks is not None and v.dim() not in ranks:
-            raise ValueError(f"modality {name!r}: noise kind {spec.kind!r} applies to tensors of "
-                             f"rank {ranks} (batch axis included), got shape {tuple(v.shape)}")
+        if not isinstance(spec, (NoiseSpec, NoiseMixture)):
+            raise TypeError(f"modality {name!r}: spec must be a NoiseSpec or a NoiseMixture, "
+                            f"got {type(spec).__name__}")
+        for part in _components(spec):
+            if part.kind not in KINDS:
+                raise ValueError(f"modality {name!r}: unknown noise kind {part.kind!r}; choose "
+                                 f"one of {sorted(KINDS)}")
+            ranks = KINDS[part.kind].ranks
+            if ranks is not None and v.dim() not in ranks:
+                raise ValueError(f"modality {name!r}: noise kind {part.kind!r} applies to "
+                                 f"tensors of rank {ranks} (batch axis included), got shape "
+                                 f"{tuple(v.shape)}")
+
+
+def _components(spec) -> tuple[NoiseSpec, ...]:
+    return spec.specs if isinstance(spec, NoiseMixture) else (spec,)
+
+
+def _corrupt(v: Tensor, t: Tensor, spec: NoiseSpec, generator: torch.Generator) -> Tensor:
+    return KINDS[spec.kind].fn(v, t, spec.scale, generator, clip=spec.clip, **spec.options)
+
+
+def _corrupt_mixture(v: Tensor, t: Tensor, mixture: NoiseMixture,
+                     generator: torch.Generator) -> Tensor:
+    """Each sample of v (B, ...) corrupted by one component of ``mixture``, drawn uniformly."""
+    pick = torch.randint(len(mixture.specs), (v.shape[0],), generator=generator,
+                         device=generator.device).to(v.device)               # (B,)
+    out = v
+    for i, spec in enumerate(mixture.specs):
+        chosen = (pick == i).view((-1,) + (1,) * (v.dim() - 1))              # (B, 1, ...)
+        out = torch.where(chosen, _corrupt(v, t, spec, generator), out)
+    return out
 
 
 def apply_noise(x: dict[str, Tensor], levels: dict[str, Tensor], specs: dict[str, NoiseSpec],
@@ -201,7 +248,7 @@ def apply_noise(x: dict[str, Tensor], levels: dict[str, Tensor], specs: dict[str
 
     x:      name -> (B, ...) float tensors (any device)
     levels: name -> (B,) integer levels in 1..num_levels (1 = clean), on any device
-    specs:  name -> NoiseSpec, exactly one per modality
+    specs:  name -> NoiseSpec (or NoiseMixture), exactly one per modality
     Everything is validated before anything is drawn. Modalities are corrupted in sorted order,
     so one generator seed gives one result. A modality whose levels are all 1 is passed through
     as the same tensor object (nothing drawn); samples at level 1 keep their exact values.
@@ -217,6 +264,6 @@ def apply_noise(x: dict[str, Tensor], levels: dict[str, Tensor], specs: dict[str
             out[name] = v
             continue
         t = levels_to_strength(lv, num_levels)  # (B,)
-        out[name] = KINDS[spec.kind].fn(v, t, spec.scale, generator, clip=spec.clip,
-                                        **spec.options)
+        out[name] = (_corrupt_mixture(v, t, spec, generator) if isinstance(spec, NoiseMixture)
+                     else _corrupt(v, t, spec, generator))
     return out

@@ -59,6 +59,12 @@ def unseen_protocols(modalities, num_levels: int) -> list[str]:
     return protos + [f"all@{num_levels}", "random"]
 
 
+def seen_family_protocols(modalities, num_levels: int) -> list[str]:
+    """The protocols of a family seen in training (leave one kind out): each modality alone at
+    the top level, and the random per-sample protocol."""
+    return [f"one:{m}@{num_levels}" for m in sorted(modalities)] + ["random"]
+
+
 def load_run(job: Job, path: Path) -> Results:
     """The run file at ``path``, checked against ``job``; a clear error if corrupt or stale."""
     try:

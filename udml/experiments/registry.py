@@ -17,8 +17,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, fields
 
-from ..config import METHODS, ModelConfig, TrainConfig, config_to_dict
+from ..config import ALL_METHODS, METHODS, ModelConfig, TrainConfig, config_to_dict
 from ..corrupt import protocol_from_string
+from ..corrupt.families import FAMILY_NAMES, check_family
 from ..corrupt.scales import PAIRED_UNSEEN_KINDS, UNSEEN_KIND_SCALES
 
 # Dataset names (udml.data.DATASETS), listed here so that importing the registry stays cheap.
@@ -76,7 +77,7 @@ class Experiment:
 
     name:         directory name under the results folder (letters, digits, '.', '_', '-')
     datasets:     names from `DATASET_NAMES` or `AV_DATASET_NAMES`
-    methods:      names from `udml.config.METHODS`
+    methods:      names from `udml.config.ALL_METHODS`
     seeds:        distinct ints >= 0; each seeds the data split, the model and the test noise
     variants:     {variant name: overrides}; ``{"default": {}}`` when the factor is not studied
     base:         overrides shared by every variant (a variant's own entries win)
@@ -112,7 +113,7 @@ class Experiment:
                              f"'.', '_' or '-', got {self.name!r}")
         set_ = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731 (frozen dataclass)
         set_("datasets", _names("dataset", self.datasets, DATASET_NAMES + AV_DATASET_NAMES))
-        set_("methods", _names("method", self.methods, METHODS))
+        set_("methods", _names("method", self.methods, ALL_METHODS))
         seeds = _names("seed", self.seeds)
         if not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds):
             raise ValueError(f"seeds must be ints >= 0, got {list(seeds)}")
@@ -138,6 +139,9 @@ class Experiment:
         set_("base", dict(self.base))
         for vname in self.variants:
             self.resolve(vname, self.methods[0], self.seeds[0])  # bad keys or values fail here
+            held_out = self.overrides(vname)[1].get("held_out")
+            if held_out:
+                check_family(held_out)
         if self.protocols is not None:
             set_("protocols", _names("protocol", self.protocols))
             for p in self.protocols:
@@ -322,3 +326,29 @@ register(Experiment(
     name="permutation-av", datasets=AV_DATASET_NAMES, methods=DYNAMIC, seeds=(0, 1, 2, 3, 4),
     base=AV_BUDGET, unseen_kinds=PAIRED_UNSEEN_KINDS, permutations=10,
     description="the permutation test on the spoken digits paired with handwritten ones"))
+
+# Leave one kind out (`udml.corrupt.families`): every method trains on the mixture of six
+# families of damage and is tested on the seventh, for each family in turn. Validation runs only
+# every 10 epochs and at the end (nothing in these experiments reads the curves).
+HELD_OUT_BUDGET = {**BUDGET, "validate_every": 10}
+HELD_OUT = {f"held out: {f}": {"held_out": f} for f in FAMILY_NAMES}
+ESTIMATOR_READS = ("sigma", "embedding", "features")
+
+# What UDML-R's estimator reads, chosen on VALIDATION data with the family held out: UDML with
+# the multiplicative fusion w_m z_m and its estimator reading sigma (the paper), the embedding
+# (mu and log sigma) or the encoder's features h_m, for every held-out family.
+register(Experiment(
+    name="robust-choice", datasets=("mfeat", "synthetic"), methods=("udml",), seeds=(0, 1),
+    base=HELD_OUT_BUDGET, split="val",
+    variants={f"{name}, reads {reads}": {**over, "estimator_input": reads,
+                                          "rescaling": "multiplicative"}
+              for name, over in HELD_OUT.items() for reads in ESTIMATOR_READS},
+    description="what UDML-R's estimator reads (sigma, embedding or encoder features), chosen "
+                "with each family of damage held out, on the validation split"))
+
+register(Experiment(
+    name="held-out", datasets=("mfeat", "synthetic"),
+    methods=("static", "naive", "udml", "oracle", "udml-r"), seeds=(0, 1, 2, 3, 4),
+    base=HELD_OUT_BUDGET, variants=HELD_OUT,
+    description="leave one kind out: every method trained on six families of damage and tested "
+                "on the seventh, for each family in turn; UDML-R is ours, not the paper's"))

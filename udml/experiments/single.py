@@ -7,6 +7,11 @@ file and a ``train`` results file share one layout:
     {"config": {"dataset", "model", "train", "noise": {kind: specs}, "data"}, "seed",
      "environment", "history", "metrics": {kind: evaluate() report}, "seconds", "cpu_seconds"}
 
+A config whose TrainConfig holds out a family of damage (``held_out``, leave one kind out:
+`udml.corrupt.families`) trains on the mixture of the other families and evaluates the held-out
+family under ``protocols`` and every seen family under `seen_family_protocols`, each under its
+family's name; its "noise" keeps the training mixture under "training".
+
 A config with "permutations": P > 0 (an experiment's ``permutations``) also runs the permutation
 test of the trained model (`udml.training.permutation`, P permutations) under every kind's
 protocols, for a method that reads per-sample scores; each kind's report keeps it under
@@ -21,7 +26,7 @@ from typing import NamedTuple
 from ..environment import environment
 from ..validation import resolve_device
 from .backends import assigned_device
-from .jobs import SEEN_KIND, unseen_protocols
+from .jobs import SEEN_KIND, seen_family_protocols, unseen_protocols
 
 
 def train_and_evaluate(dataset: str, config: dict, seed: int, protocols: list[str] | None = None,
@@ -57,6 +62,7 @@ def run(dataset: str, config: dict, seed: int, protocols: list[str] | None = Non
     """`train_and_evaluate`, returning the trained model with the record, for a caller that
     saves it (the command line's ``train --checkpoint``, after the results file)."""
     from ..config import ModelConfig, TrainConfig
+    from ..corrupt.families import FAMILY_NAMES, family_mixture, family_specs
     from ..corrupt.scales import default_specs, specs_to_dict
     from ..data import load_dataset
     from ..training.evaluate import evaluate
@@ -68,7 +74,10 @@ def run(dataset: str, config: dict, seed: int, protocols: list[str] | None = Non
     train = config["train"]
     mcfg = ModelConfig(**config["model"])
     tcfg = TrainConfig(**{**train, "device": assigned_device(train["device"])})
-    specs = default_specs(splits, kind=SEEN_KIND)
+    if tcfg.held_out:  # leave one kind out: train on the other families, test on this one
+        specs = family_mixture(splits, tcfg.held_out)
+    else:
+        specs = default_specs(splits, kind=SEEN_KIND)
     model, history = fit(splits, mcfg, tcfg, specs, state)
     device = resolve_device(tcfg.device)
     levels = mcfg.num_levels
@@ -82,8 +91,16 @@ def run(dataset: str, config: dict, seed: int, protocols: list[str] | None = Non
             report["permutation"] = permutation_metrics(permutation_test(
                 model, data, kind_specs, levels, kind_protos, seed, permutations, device=device))
         return report
-    metrics = {SEEN_KIND: assess(specs, protos)}
-    noise = {SEEN_KIND: specs_to_dict(specs)}
+    if tcfg.held_out:
+        metrics, noise = {}, {"training": specs_to_dict(specs)}
+        for family in FAMILY_NAMES:  # the held-out one in full, each seen one at the top
+            fspecs = family_specs(splits, family)
+            metrics[family] = assess(fspecs, protos if family == tcfg.held_out
+                                     else seen_family_protocols(splits.modalities, levels))
+            noise[family] = specs_to_dict(fspecs)
+    else:
+        metrics = {SEEN_KIND: assess(specs, protos)}
+        noise = {SEEN_KIND: specs_to_dict(specs)}
     for kind in unseen_kinds:
         kspecs = default_specs(splits, kind=kind)
         metrics[kind] = assess(kspecs, unseen_protocols(splits.modalities, levels))

@@ -17,25 +17,58 @@ def level_from_output(g: Tensor) -> Tensor:
     return torch.exp(0.5 * g.squeeze(1).clamp(max=20.0))
 
 
-class NoiseAwareEstimator(nn.Module):
-    """(B, K) logvar -> (B,) s_hat, the predicted noise level (1 = clean)."""
+READS = ("sigma", "log_sigma", "embedding", "features")
 
-    def __init__(self, latent_dim: int, form: str = "mlp", hidden: int = 64, dropout: float = 0.1,
+
+def input_dim(reads: str, latent_dim: int, feature_dim: int) -> int:
+    """The width of what g_m reads: K for sigma or log sigma, 2K for the embedding (mu and
+    log sigma), the encoder's output width for its features."""
+    if reads not in READS:
+        raise ValueError(f"unknown estimator input {reads!r}; use one of {READS}")
+    return {"embedding": 2 * latent_dim, "features": feature_dim}.get(reads, latent_dim)
+
+
+class NoiseAwareEstimator(nn.Module):
+    """(B, K) logvar (and mu, h where it reads them) -> (B,) s_hat, the predicted noise level
+    (1 = clean).
+
+    ``reads`` is what g_m sees, always with the gradient stopped: the paper's sigma; log sigma
+    (the same information on a scale where small sigmas stay apart); the embedding (mu and log
+    sigma: where the sample lies, not only how spread it is); or the encoder's features h_m, the
+    most the modality's branch knows about its input (beyond the paper: what lets an estimator
+    see damage that leaves sigma as it is on clean data).
+    """
+
+    def __init__(self, in_dim: int, form: str = "mlp", hidden: int = 64, dropout: float = 0.1,
                  reads: str = "sigma"):
         super().__init__()
         if form == "affine":
-            self.g = nn.Sequential(nn.Linear(latent_dim, hidden), nn.Dropout(dropout),
+            self.g = nn.Sequential(nn.Linear(in_dim, hidden), nn.Dropout(dropout),
                                    nn.Linear(hidden, 1))
         elif form == "mlp":
-            self.g = nn.Sequential(nn.Linear(latent_dim, hidden), nn.ReLU(), nn.Dropout(dropout),
+            self.g = nn.Sequential(nn.Linear(in_dim, hidden), nn.ReLU(), nn.Dropout(dropout),
                                    nn.Linear(hidden, 1))
         else:
             raise ValueError(f"unknown estimator form {form!r}; use 'affine' or 'mlp'")
-        if reads not in ("sigma", "log_sigma"):
-            raise ValueError(f"unknown estimator input {reads!r}; use 'sigma' or 'log_sigma'")
+        if reads not in READS:
+            raise ValueError(f"unknown estimator input {reads!r}; use one of {READS}")
         self.form, self.reads = form, reads
 
-    def forward(self, logvar: Tensor) -> Tensor:
+    def forward(self, logvar: Tensor, mu: Tensor | None = None,
+                features: Tensor | None = None) -> Tensor:
         log_sigma = 0.5 * logvar.detach()                    # stop-gradient: (B, K)
-        x = log_sigma if self.reads == "log_sigma" else torch.exp(log_sigma)
+        if self.reads == "sigma":
+            x = torch.exp(log_sigma)                         # (B, K)
+        elif self.reads == "log_sigma":
+            x = log_sigma                                    # (B, K)
+        elif self.reads == "embedding":
+            x = torch.cat([_given(mu, "mu").detach(), log_sigma], 1)   # (B, 2K)
+        else:
+            x = _given(features, "features").detach()        # (B, F)
         return level_from_output(self.g(x))                  # (B,)
+
+
+def _given(t: Tensor | None, name: str) -> Tensor:
+    if t is None:
+        raise ValueError(f"this estimator reads {name}: pass {name}=")
+    return t

@@ -6,6 +6,8 @@ The methods differ only in how the per-sample weights w (B, M) are obtained (met
   naive   s_m = noise-aware estimate, D_m = 1 (uncertainty-only dynamic fusion)
   udml    s_m = noise-aware estimate, D_m = running dependency by modality dropout
   oracle  s_m = the true injected level, D_m as in udml (a perfect estimate)
+  udml-r  beyond the paper: udml with an estimator reading the encoder's features h_m and the
+          fused input w_m z_m (`ROBUST`), so that a destroyed modality can leave the fusion
 Before the schedule switches uncertainty on (``use_uncertainty`` False), s_m is taken as 1.
 For ablations, ``config.weights_source`` and ``config.use_dependency`` override the method's own
 choice of s_m and D_m, and ``config.rescaling`` = "multiplicative" (an extension, not the paper's)
@@ -22,7 +24,7 @@ from torch import Tensor, nn
 from ..config import ModelConfig
 from ..data.dataset import Batch
 from ..method.dependency import DependencyTracker
-from ..method.estimator import NoiseAwareEstimator
+from ..method.estimator import NoiseAwareEstimator, input_dim
 from ..method.heads import build_head, head_on_masks
 from ..method.losses import udml_loss
 from ..method.output import FusionOutput
@@ -30,9 +32,16 @@ from ..method.probabilistic import ProbabilisticHead, mean_sigma, reparameterise
 from ..method.weights import rescale, unbiased_weights
 from .base import MultimodalModel
 
-WEIGHTINGS = ("static", "pe", "naive", "udml", "oracle")
-# where each method's s_m comes from (None: no weights); D_m enters the weights of udml and oracle
-SOURCES = {"static": None, "pe": "pe", "naive": "estimator", "udml": "estimator", "oracle": "oracle"}
+WEIGHTINGS = ("static", "pe", "naive", "udml", "oracle", "udml-r")
+# where each method's s_m comes from (None: no weights); D_m enters the weights of udml, oracle
+# and udml-r
+SOURCES = {"static": None, "pe": "pe", "naive": "estimator", "udml": "estimator", "oracle": "oracle",
+           "udml-r": "estimator"}
+# UDML-R, beyond the paper: UDML whose estimator reads the encoder's features and whose fusion
+# rescales z_m by w_m alone, so that a modality judged destroyed can leave the fusion. Chosen on
+# validation data with the kind held out (experiment `robust-choice`); trained, like every method
+# of the leave-one-kind-out protocol, on a mixture of kinds of damage.
+ROBUST = {"estimator_input": "features", "rescaling": "multiplicative"}
 # what s is for each source (`MultimodalModel.score_name`)
 SCORE_NAMES = {None: None, "pe": "pe_sigma", "estimator": "s_hat", "oracle": "level"}
 
@@ -55,12 +64,21 @@ class WeightedFusion(MultimodalModel):
                 raise ValueError("static fusion has no weights: weights_source must stay 'auto'")
             self.source = config.weights_source
         self.score_name = SCORE_NAMES[self.source]
+        reads, self.rescaling = config.estimator_input, config.rescaling
+        if self.method == "udml-r":
+            for key, value in ROBUST.items():
+                if getattr(config, key) != getattr(ModelConfig, key):
+                    raise ValueError(f"udml-r fixes its own {key} ({value!r}); leave {key} "
+                                     f"at its default, got {getattr(config, key)!r}")
+            reads, self.rescaling = ROBUST["estimator_input"], ROBUST["rescaling"]
         self.estimators = nn.ModuleDict(
-            {n: NoiseAwareEstimator(k, config.estimator, config.estimator_hidden,
-                                   config.dropout, config.estimator_input)
+            {n: NoiseAwareEstimator(input_dim(reads, k, self.encoders[n].out_dim),
+                                   config.estimator, config.estimator_hidden, config.dropout,
+                                   reads)
              for n in self.modalities}) if self.source == "estimator" else None
         self.head = build_head(config.fusion_head, m, k, num_classes)
-        self.uses_dependency = (self.method in ("udml", "oracle") if config.use_dependency is None
+        self.uses_dependency = (self.method in ("udml", "oracle", "udml-r")
+                                if config.use_dependency is None
                                 else bool(config.use_dependency) and self.method != "static")
         self.dependency = DependencyTracker(m, config.dependency, config.dependency_momentum)
         self.track_dependency = self.uses_dependency or config.track_dependency
@@ -110,7 +128,7 @@ class WeightedFusion(MultimodalModel):
         for n in self.modalities:
             mu[n], logvar[n] = self.prob_heads[n](h[n])       # (B, K) each
             if self.estimators is not None:
-                s_hat[n] = self.estimators[n](logvar[n])      # (B,)
+                s_hat[n] = self.estimators[n](logvar[n], mu[n], h[n])  # (B,)
         z = torch.stack([reparameterise(mu[n], logvar[n], self.training)
                          for n in self.modalities], 1)          # (B, M, K)
         b = z.shape[0]
@@ -125,7 +143,7 @@ class WeightedFusion(MultimodalModel):
             dep = (self.dependency.for_weights() if self.uses_dependency
                    else torch.ones(self.num_modalities, device=z.device))
             weights = unbiased_weights(s.float(), dep.float()).to(z.dtype)  # (B, M)
-            fused = (rescale(z, weights) if self.config.rescaling == "residual"
+            fused = (rescale(z, weights) if self.rescaling == "residual"
                      else weights.unsqueeze(-1) * z)                         # (B, M, K)
         logits = self.head(fused)                                            # (B, C)
         eye = torch.eye(self.num_modalities, device=z.device)

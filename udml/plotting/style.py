@@ -6,10 +6,12 @@ import matplotlib as mpl
 METHOD_LABELS = {
     "static": "static concat", "late": "late fusion", "pe": "PE dynamic",
     "naive": "naive dynamic", "udml": "UDML", "oracle": "oracle", "qmf": "QMF", "tmc": "TMC",
+    "udml-r": "UDML-R (ours)",
 }
 METHOD_COLORS = {
     "static": "#7f7f7f", "late": "#bcbd22", "pe": "#ff7f0e", "naive": "#9467bd",
     "udml": "#d62728", "oracle": "#2ca02c", "qmf": "#1f77b4", "tmc": "#17becf",
+    "udml-r": "#8c564b",
 }
 _MODALITY_CYCLE = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02"]
 

@@ -1,0 +1,126 @@
+"""Leave one kind out, read back: what each method does on the family of damage it never saw.
+
+For one merged results file of the experiment `held-out` (or `robust-choice`), per held-out
+family, method and modality m (means over seeds; the variant "held out: f" holds f out):
+
+    spearman    the score's Spearman with the level under the random protocol of f (s_hat for
+                the estimator methods); above 0 the score rises with the damage
+    top         accuracy with m destroyed by f (``one:m@L``)
+    fallback    top - the accuracy of the other modality's own branch under the same protocol
+                (two modalities): 0 when the fusion falls back fully on what still works
+    vs_static   top - static's top, paired over seeds; likewise vs_naive
+    kept        the scale a destroyed m enters the head with, over the largest clean one's: at
+                ``one:m@L`` of f and, for "kept_seen", the largest over the six seen families;
+                (1 + w_m) / (1 + w_k) for the paper's residual fusion, w_m / w_k for the
+                multiplicative one (UDML-R)
+
+and per family and method the clean and the random-protocol accuracy of f.
+
+    held_out_table(merged)        one row per (family, method, modality), a pandas DataFrame
+    python -m udml.analysis.held_out [FOLDER]     prints it (default: results/held-out)
+"""
+from __future__ import annotations
+
+import argparse
+
+import pandas as pd
+
+from ..corrupt.families import FAMILY_NAMES
+from ..experiments.files import Results
+from ..models.dynamic import ROBUST
+from .comparisons import compare, find_results, load_experiment
+from .queries import modalities, num_levels
+
+def _values(rows: pd.DataFrame, **where) -> dict[int, float]:
+    """{seed: value} of the rows matching ``where`` (column: value)."""
+    mask = pd.Series(True, index=rows.index)
+    for col, val in where.items():
+        mask &= rows[col] == val
+    part = rows[mask]
+    return dict(zip(part["seed"].astype(int), part["value"].astype(float)))
+
+
+def _mean(v: dict[int, float]) -> float:
+    return sum(v.values()) / len(v) if v else float("nan")
+
+
+def _residual(merged: Results, method: str, variant: str) -> bool:
+    model = merged["config"]["variants"][variant]["model"]
+    rescaling = ROBUST["rescaling"] if method == "udml-r" else model.get("rescaling", "residual")
+    return rescaling == "residual"
+
+
+def _kept(rows, method, family, m, others, top, residual) -> float:
+    w = {k: _mean(_values(rows, method=method, kind=family, protocol=f"one:{m}@{top}",
+                          modality=k, metric="weight")) for k in [m, *others]}
+    if any(v != v for v in w.values()):  # no weights (static)
+        return float("nan")
+    clean = max(w[k] for k in others)
+    return (1 + w[m]) / (1 + clean) if residual else w[m] / max(clean, 1e-12)
+
+
+def held_out_table(merged: Results) -> pd.DataFrame:
+    """The table of the module doc for one dataset's merged results file."""
+    mods, top = modalities(merged), num_levels(merged)
+    methods = list(merged["methods"])
+    out = []
+    for family in FAMILY_NAMES:
+        variant = next((v for v in merged["config"].get("variants", {})
+                        if merged["config"]["variants"][v]["train"].get("held_out") == family),
+                       None)
+        if variant is None:
+            continue
+        rows = merged.rows[merged.rows["variant"] == variant]
+        tops = {meth: {m: _values(rows, method=meth, kind=family, protocol=f"one:{m}@{top}",
+                                  metric="accuracy") for m in mods} for meth in methods}
+        for meth in methods:
+            residual = _residual(merged, meth, variant)
+            clean = _mean(_values(rows, method=meth, kind=family, protocol="clean",
+                                  metric="accuracy"))
+            random = _mean(_values(rows, method=meth, kind=family, protocol="random",
+                                   metric="accuracy"))
+            for m in mods:
+                others = [k for k in mods if k != m]
+                row = {"family": family, "method": meth, "modality": m, "clean": clean,
+                       "random": random, "top": _mean(tops[meth][m])}
+                rho = _values(rows, method=meth, kind=family, modality=m, range="all",
+                              metric="spearman")
+                row["spearman"] = _mean(rho)
+                if len(others) == 1:
+                    branch = _values(rows, method=meth, kind=family, protocol=f"one:{m}@{top}",
+                                     modality=others[0], metric="unimodal_accuracy")
+                    row["fallback"] = _mean(tops[meth][m]) - _mean(branch)
+                for base in ("static", "naive"):
+                    if base in methods and base != meth and tops[base][m]:
+                        c = compare(tops[meth][m], tops[base][m])
+                        row[f"vs_{base}"], row[f"p_vs_{base}"] = c["diff"], c["p"]
+                row["kept"] = _kept(rows, meth, family, m, others, top, residual)
+                seen = [_kept(rows, meth, f, m, others, top, residual)
+                        for f in FAMILY_NAMES if f != family]
+                row["kept_seen"] = max(seen) if seen else float("nan")
+                out.append(row)
+    if not out:
+        raise ValueError(f"{merged['dataset']}: no variant holds a family out; is this a "
+                         "results file of the leave-one-kind-out protocol?")
+    return pd.DataFrame(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m udml.analysis.held_out",
+                                     description="leave one kind out: the table per dataset")
+    parser.add_argument("folder", nargs="?", help="an experiment folder of merged results files")
+    folder = parser.parse_args(argv).folder
+    if folder is None:
+        root = find_results()
+        if root is None:
+            parser.error("no results folder found; name the experiment folder")
+        folder = root / "held-out"
+    with pd.option_context("display.width", 200, "display.max_rows", 500,
+                           "display.float_format", "{:.3f}".format):
+        for dataset, merged in load_experiment(folder).items():
+            print(f"{dataset}:\n{held_out_table(merged).to_string(index=False)}\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
