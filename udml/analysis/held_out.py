@@ -17,6 +17,7 @@ family, method and modality m (means over seeds; the variant "held out: f" holds
 and per family and method the clean and the random-protocol accuracy of f.
 
     held_out_table(merged)        one row per (family, method, modality), a pandas DataFrame
+    reads_choice(results)         what UDML-R's estimator reads, chosen on validation data
     python -m udml.analysis.held_out [FOLDER]     prints it (default: results/held-out)
 """
 from __future__ import annotations
@@ -29,7 +30,7 @@ from ..corrupt.families import FAMILY_NAMES
 from ..experiments.files import Results
 from ..models.dynamic import ROBUST
 from .comparisons import compare, find_results, load_experiment
-from .queries import modalities, num_levels
+from .queries import num_levels
 
 def _values(rows: pd.DataFrame, **where) -> dict[int, float]:
     """{seed: value} of the rows matching ``where`` (column: value)."""
@@ -61,7 +62,8 @@ def _kept(rows, method, family, m, others, top, residual) -> float:
 
 def held_out_table(merged: Results) -> pd.DataFrame:
     """The table of the module doc for one dataset's merged results file."""
-    mods, top = modalities(merged), num_levels(merged)
+    uni = merged.rows[merged.rows["metric"] == "unimodal_accuracy"]
+    mods, top = sorted(set(uni["modality"].dropna())), num_levels(merged)
     methods = list(merged["methods"])
     out = []
     for family in FAMILY_NAMES:
@@ -103,6 +105,37 @@ def held_out_table(merged: Results) -> pd.DataFrame:
         raise ValueError(f"{merged['dataset']}: no variant holds a family out; is this a "
                          "results file of the leave-one-kind-out protocol?")
     return pd.DataFrame(out)
+
+
+def reads_choice(results: dict[str, Results]) -> pd.DataFrame:
+    """What UDML-R's estimator should read, from the experiment `robust-choice` (validation
+    split): per dataset and input, the accuracy under the held-out family's protocols (every one
+    but clean, averaged), the Spearman of s_hat with the level under its random protocol (over
+    modalities), and the accuracy under the random protocols of the seen families; each a mean
+    over held-out families and seeds.  The input with the highest held-out accuracy, averaged
+    over the datasets, is the choice."""
+    out = []
+    for dataset, merged in results.items():
+        for variant, cfg in merged["config"]["variants"].items():
+            family = cfg["train"]["held_out"]
+            rows = merged.rows[merged.rows["variant"] == variant]
+            acc = rows[(rows["kind"] == family) & (rows["metric"] == "accuracy")
+                       & (rows["protocol"] != "clean")]
+            rho = rows[(rows["kind"] == family) & (rows["metric"] == "spearman")
+                       & (rows["range"] == "all")]
+            seen = rows[rows["kind"].isin([f for f in FAMILY_NAMES if f != family])
+                        & (rows["protocol"] == "random") & (rows["metric"] == "accuracy")]
+            out.append({"dataset": dataset, "reads": cfg["model"]["estimator_input"],
+                        "family": family, "held_out_accuracy": acc["value"].mean(),
+                        "spearman": rho["value"].mean(), "seen_random": seen["value"].mean()})
+    table = pd.DataFrame(out).groupby(["dataset", "reads"], sort=False)[
+        ["held_out_accuracy", "spearman", "seen_random"]].mean().reset_index()
+    return table
+
+
+def chosen_reads(table: pd.DataFrame) -> str:
+    """The input of `reads_choice`'s table with the highest held-out accuracy over datasets."""
+    return str(table.groupby("reads")["held_out_accuracy"].mean().idxmax())
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,76 @@
+"""Leave one kind out, read back (udml.analysis.held_out), on a hand-made results file whose
+summaries can be worked out by hand: two modalities a and b, three levels, three seeds."""
+import pandas as pd
+import pytest
+
+from udml.analysis.held_out import chosen_reads, held_out_table, reads_choice
+from udml.corrupt.families import FAMILY_NAMES
+from udml.experiments.files import Results, frame
+
+SEEDS = (0, 1, 2)
+TOP = 3
+HELD = ("noise", "smear")
+ACC = {"static": [0.5, 0.6, 0.7], "udml-r": [0.8, 0.85, 0.9]}   # with a destroyed, per seed
+WEIGHTS = {"a": 0.1, "b": 1.9}                                   # udml-r with a destroyed
+
+
+def toy(reads=None) -> Results:
+    rows, variants = [], {}
+    for held in HELD:
+        variant = f"held out: {held}" + (f", reads {reads}" if reads else "")
+        variants[variant] = {"model": {"num_levels": TOP, "rescaling": "residual",
+                                       "estimator_input": reads or "sigma"},
+                             "train": {"held_out": held}}
+        for method, acc in ACC.items():
+            for i, seed in enumerate(SEEDS):
+                def add(metric, value, **at):
+                    rows.append({"dataset": "toy", "variant": variant, "method": method,
+                                 "seed": seed, "metric": metric, "value": value, **at})
+                for fam in FAMILY_NAMES:
+                    for p, v in (("clean", 0.95), ("random", 0.75), (f"one:a@{TOP}", acc[i]),
+                                 (f"one:b@{TOP}", 0.9)):
+                        add("accuracy", v, kind=fam, protocol=p)
+                        add("unimodal_accuracy", 0.85, kind=fam, protocol=p, modality="b")
+                        add("unimodal_accuracy", 0.3, kind=fam, protocol=p, modality="a")
+                    if method == "udml-r":
+                        for mod, w in WEIGHTS.items():
+                            add("weight", w, kind=fam, protocol=f"one:a@{TOP}", modality=mod)
+                        add("spearman", 0.6 + 0.1 * i, kind=fam, modality="a", range="all")
+    record = {"dataset": "toy", "seeds": list(SEEDS), "methods": list(ACC),
+              "config": {"variants": variants}}
+    return Results(frame(rows), record)
+
+
+def test_the_table_pairs_over_seeds_and_reads_the_weights():
+    table = held_out_table(toy())
+    assert sorted(set(table.family)) == sorted(HELD)
+    row = table[(table.family == "smear") & (table.method == "udml-r")
+                & (table.modality == "a")].iloc[0]
+    assert row["top"] == pytest.approx(0.85)
+    assert row["vs_static"] == pytest.approx(0.25)
+    assert row["fallback"] == pytest.approx(0.85 - 0.85)
+    assert row["kept"] == pytest.approx(0.1 / 1.9)          # udml-r: w_m z_m
+    assert row["kept_seen"] == pytest.approx(0.1 / 1.9)
+    assert row["spearman"] == pytest.approx(0.7)
+    assert row["clean"] == pytest.approx(0.95) and row["random"] == pytest.approx(0.75)
+    static = table[(table.method == "static") & (table.modality == "a")].iloc[0]
+    assert pd.isna(static["kept"]) and pd.isna(static["vs_static"])  # no weights, no self-pair
+
+
+def test_a_file_without_held_out_variants_is_refused():
+    res = toy()
+    res = Results(res.rows, {**res.record, "config": {"variants": {
+        "default": {"model": {"num_levels": TOP}, "train": {"held_out": ""}}}}})
+    with pytest.raises(ValueError, match="no variant holds a family out"):
+        held_out_table(res)
+
+
+def test_the_choice_of_input_takes_the_highest_held_out_accuracy():
+    table = reads_choice({"toy": toy("features")})
+    assert list(table.reads) == ["features"]
+    # the mean over the held-out family's noisy protocols (random and the two top levels) and
+    # over both methods and seeds
+    expected = (0.75 + sum(sum(a) / 3 for a in ACC.values()) / 2 + 0.9) / 3
+    assert table.held_out_accuracy.iloc[0] == pytest.approx(expected)
+    assert chosen_reads(pd.concat([table, table.assign(reads="sigma", held_out_accuracy=0.1)])) \
+        == "features"
