@@ -633,11 +633,12 @@ _ = glue("lever_chosen_rho", overall_rho(chosen))
 # used everywhere in this book. Fitting $\log l$ instead of $l$ changes what the regression
 # averages: a group of inputs that look alike is mapped to the *geometric* mean of its levels,
 # which keeps clean inputs much closer to 1 and lets the destroyed ones reach higher, exactly the
-# scale the fusion weights $1/\hat s^2$ need. A larger KL weight does the opposite of what one
-# might hope: it pulls every $\sigma$ towards the prior's scale whatever the input, so $\sigma$
-# carries *less* about the level. Not tried: training on a mixture of corruption kinds (the
-# unseen-kind tests below would then need other held-out kinds) and the output clamp of $g_m$
-# (at $g \le 20$, i.e. $\hat s \le e^{10}$, it never binds).
+# scale the fusion weights $1/\hat s^2$ need. The one KL weight tried here, $\beta = 10^{-2}$,
+# did not help on these seeds; that is not a law about $\beta$. Chapter 7 sweeps it over five
+# decades: from $\beta = 1$ on, the KL ties $\sigma$ to the level tightly, and what that costs
+# depends on the fusion. Chapter 7 also trains on a mixture of corruption kinds and tests on kinds
+# held out. Not tried: the output clamp of $g_m$ (at $g \le 20$, i.e. $\hat s \le e^{10}$, it
+# never binds).
 #
 # ## What could any estimator know? The bound
 #
@@ -768,7 +769,7 @@ display(figure_panel(show_sample, controls, [["sample", "kind"], ["pix_level", "
 #   {glue:text}`clean_s_hat_fou:.2f` for `fou`), a bias the fusion weights inherit.
 # - **The target matters more than the form.** Fitting $\log l$ instead of $l$, chosen on
 #   validation data, lifts the estimator's rank correlation with the level and, above all, its
-#   scale; a larger KL weight makes $\sigma$ *less* informative, not more.
+#   scale. The KL weight is a lever with a cost, not a free gain (chapter 7).
 # - **Negative result: the estimator is far from the bound.** A regressor that reads the corrupted
 #   input knows the level much better than the estimator that reads $\sigma$, at the low levels
 #   and, on the image, at the top: the paper's design loses most of the level information in

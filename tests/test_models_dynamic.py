@@ -149,13 +149,16 @@ def test_estimator_reading_more_than_sigma(reads):
 
 def test_udml_r_is_udml_with_features_and_multiplicative_fusion():
     robust, udml = make("udml-r").eval(), make("udml").eval()
-    assert robust.rescaling == "multiplicative" and robust.uses_dependency
+    assert robust.config.rescaling == "multiplicative" and robust.uses_dependency
+    assert robust.config.beta == 1.0 and udml.config.beta == ModelConfig.beta
     assert robust.estimators["m0"].reads == "features"
-    assert udml.rescaling == "residual" and udml.estimators["m0"].reads == "sigma"
+    assert udml.config.rescaling == "residual" and udml.estimators["m0"].reads == "sigma"
     x, lv = inputs()
     out = robust(x, lv)
     assert out.weights.shape == (6, 2)
-    with pytest.raises(ValueError, match="udml-r fixes its own rescaling"):
-        make("udml-r", rescaling="multiplicative")
+    with pytest.raises(ValueError, match="udml-r fixes its own beta"):
+        make("udml-r", beta=0.5)
+    stored = {k: v for k, v in robust.config.__dict__.items() if k not in ("method", "latent_dim")}
+    assert make("udml-r", **stored).config == robust.config  # a checkpoint's config reloads
     with pytest.raises(ValueError, match="udml-r fixes its own estimator_input"):
         make("udml-r", estimator_input="embedding")

@@ -153,3 +153,37 @@ def lever_rows(merged: Results, method: str = "udml") -> list[dict]:
         row["kept weight"] = max((mean(kept[m].values()), m) for m in mods)
         rows.append(row)
     return rows
+
+
+def beta_trade_off(merged: Results, method: str = "udml") -> list[dict]:
+    """One row per variant of the experiment ``beta``, means over seeds: beta and the fusion's
+    rescaling (from the variant's config), the random-protocol accuracy, the lowest accuracy with
+    one modality destroyed (``one:m@L``), s_hat's overall Spearman with the level (mean over the
+    modalities), and what a destroyed modality keeps: its weight over a clean one's ("kept
+    weight", the largest over modalities; "worst seed" the largest single seed) and the scale it
+    enters the head with over a clean one's ("kept", (1 + w_n) / (1 + w_c) for the paper's
+    residual fusion, w_n / w_c for the plain one)."""
+    L, mods = num_levels(merged), modalities(merged)
+    rows = []
+    for lever in lever_rows(merged, method):
+        variant = lever["variant"]
+        model = merged["config"]["variants"][variant]["model"]
+        residual = model.get("rescaling", "residual") == "residual"
+        tops = [mean(series(merged, method, "accuracy", variant, kind=SEEN_KIND,
+                            protocol=f"one:{m}@{L}").values()) for m in mods]
+        shares = top_level_weight_ratio(merged, method, variant)
+        kept = []
+        for n in mods:
+            w = {m: series(merged, method, "weight", variant, kind=SEEN_KIND,
+                           protocol=f"one:{n}@{L}", modality=m) for m in mods}
+            scale = (lambda v: 1 + v) if residual else (lambda v: v)  # noqa: E731
+            kept.append(mean([scale(w[n][s]) / max(scale(w[c][s]) for c in mods if c != n)
+                              for s in w[n]]))
+        rows.append({"variant": variant, "beta": model["beta"],
+                     "rescaling": model.get("rescaling", "residual"),
+                     "random": lever["accuracy random"], "worst top": min(tops),
+                     "spearman": mean([lever[f"{m} {ALL}"] for m in mods]),
+                     "kept weight": lever["kept weight"][0],
+                     "worst seed": max(v for m in mods for v in shares[m].values()),
+                     "kept": max(kept)})
+    return rows

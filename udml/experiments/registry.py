@@ -335,13 +335,14 @@ HELD_OUT = {f"held out: {f}": {"held_out": f} for f in FAMILY_NAMES}
 ESTIMATOR_READS = ("sigma", "embedding", "features")
 
 # What UDML-R's estimator reads, chosen on VALIDATION data with the family held out: UDML with
-# the multiplicative fusion w_m z_m and its estimator reading sigma (the paper), the embedding
-# (mu and log sigma) or the encoder's features h_m, for every held-out family.
+# the multiplicative fusion w_m z_m and the KL weight beta = 1 (both chosen by `beta` on
+# validation data), its estimator reading sigma (the paper), the embedding (mu and log sigma) or
+# the encoder's features h_m, for every held-out family.
 register(Experiment(
     name="robust-choice", datasets=("mfeat", "synthetic"), methods=("udml",), seeds=(0, 1),
     base=HELD_OUT_BUDGET, split="val",
     variants={f"{name}, reads {reads}": {**over, "estimator_input": reads,
-                                          "rescaling": "multiplicative"}
+                                          "rescaling": "multiplicative", "beta": 1.0}
               for name, over in HELD_OUT.items() for reads in ESTIMATOR_READS},
     description="what UDML-R's estimator reads (sigma, embedding or encoder features), chosen "
                 "with each family of damage held out, on the validation split"))

@@ -6,8 +6,9 @@ The methods differ only in how the per-sample weights w (B, M) are obtained (met
   naive   s_m = noise-aware estimate, D_m = 1 (uncertainty-only dynamic fusion)
   udml    s_m = noise-aware estimate, D_m = running dependency by modality dropout
   oracle  s_m = the true injected level, D_m as in udml (a perfect estimate)
-  udml-r  beyond the paper: udml with an estimator reading the encoder's features h_m and the
-          fused input w_m z_m (`ROBUST`), so that a destroyed modality can leave the fusion
+  udml-r  beyond the paper: udml with an estimator reading the encoder's features h_m, the
+          fused input w_m z_m and beta = 1 (`ROBUST`), so that a destroyed modality can leave
+          the fusion
 Before the schedule switches uncertainty on (``use_uncertainty`` False), s_m is taken as 1.
 For ablations, ``config.weights_source`` and ``config.use_dependency`` override the method's own
 choice of s_m and D_m, and ``config.rescaling`` = "multiplicative" (an extension, not the paper's)
@@ -17,6 +18,8 @@ The score the fusion reads is s (B, M) (``score_name``: "pe_sigma", "s_hat" or "
 `WeightedFusion.fuse_with_scores` fuses with a given s instead (the permutation test).
 """
 from __future__ import annotations
+
+from dataclasses import replace
 
 import torch
 from torch import Tensor, nn
@@ -37,11 +40,25 @@ WEIGHTINGS = ("static", "pe", "naive", "udml", "oracle", "udml-r")
 # and udml-r
 SOURCES = {"static": None, "pe": "pe", "naive": "estimator", "udml": "estimator", "oracle": "oracle",
            "udml-r": "estimator"}
-# UDML-R, beyond the paper: UDML whose estimator reads the encoder's features and whose fusion
-# rescales z_m by w_m alone, so that a modality judged destroyed can leave the fusion. Chosen on
-# validation data with the kind held out (experiment `robust-choice`); trained, like every method
-# of the leave-one-kind-out protocol, on a mixture of kinds of damage.
-ROBUST = {"estimator_input": "features", "rescaling": "multiplicative"}
+# UDML-R, beyond the paper: UDML whose fusion rescales z_m by w_m alone, so that a modality
+# judged destroyed can leave the fusion, with the KL weight beta = 1, which ties sigma to the
+# level (both chosen on validation data by the experiment `beta`), and an estimator that reads
+# the encoder's features (chosen on validation data with the kind held out, `robust-choice`).
+# Trained, like every method of the leave-one-kind-out protocol, on a mixture of kinds of damage.
+ROBUST = {"estimator_input": "features", "rescaling": "multiplicative", "beta": 1.0}
+
+
+def robust_config(config: ModelConfig) -> ModelConfig:
+    """``config`` with UDML-R's own settings (`ROBUST`) where the method is udml-r.  The config
+    must hold those fields at their defaults or at UDML-R's values (a checkpoint stores the
+    latter); a udml-r with other settings would be another method."""
+    if config.method != "udml-r":
+        return config
+    for key, value in ROBUST.items():
+        if getattr(config, key) not in (getattr(ModelConfig, key), value):
+            raise ValueError(f"udml-r fixes its own {key} ({value!r}); leave {key} at its "
+                             f"default, got {getattr(config, key)!r}")
+    return replace(config, **ROBUST)
 # what s is for each source (`MultimodalModel.score_name`)
 SCORE_NAMES = {None: None, "pe": "pe_sigma", "estimator": "s_hat", "oracle": "level"}
 
@@ -51,6 +68,7 @@ class WeightedFusion(MultimodalModel):
     dynamic, UDML and the oracle, which differ only in where s_m and D_m come from."""
 
     def __init__(self, encoders: dict[str, nn.Module], num_classes: int, config: ModelConfig):
+        config = robust_config(config)
         super().__init__(encoders, num_classes, config)
         if config.method not in WEIGHTINGS:
             raise ValueError(f"WeightedFusion implements {WEIGHTINGS}, not {config.method!r}")
@@ -64,13 +82,7 @@ class WeightedFusion(MultimodalModel):
                 raise ValueError("static fusion has no weights: weights_source must stay 'auto'")
             self.source = config.weights_source
         self.score_name = SCORE_NAMES[self.source]
-        reads, self.rescaling = config.estimator_input, config.rescaling
-        if self.method == "udml-r":
-            for key, value in ROBUST.items():
-                if getattr(config, key) != getattr(ModelConfig, key):
-                    raise ValueError(f"udml-r fixes its own {key} ({value!r}); leave {key} "
-                                     f"at its default, got {getattr(config, key)!r}")
-            reads, self.rescaling = ROBUST["estimator_input"], ROBUST["rescaling"]
+        reads = config.estimator_input
         self.estimators = nn.ModuleDict(
             {n: NoiseAwareEstimator(input_dim(reads, k, self.encoders[n].out_dim),
                                    config.estimator, config.estimator_hidden, config.dropout,
@@ -143,7 +155,7 @@ class WeightedFusion(MultimodalModel):
             dep = (self.dependency.for_weights() if self.uses_dependency
                    else torch.ones(self.num_modalities, device=z.device))
             weights = unbiased_weights(s.float(), dep.float()).to(z.dtype)  # (B, M)
-            fused = (rescale(z, weights) if self.rescaling == "residual"
+            fused = (rescale(z, weights) if self.config.rescaling == "residual"
                      else weights.unsqueeze(-1) * z)                         # (B, M, K)
         logits = self.head(fused)                                            # (B, C)
         eye = torch.eye(self.num_modalities, device=z.device)
