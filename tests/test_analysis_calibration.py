@@ -79,3 +79,28 @@ def test_calibration_rows_keep_the_sign(merged):
 def test_top_level_weight_ratio(merged):
     r = top_level_weight_ratio(merged)
     assert r["a"][0] == pytest.approx(1.2 / 0.8) and r["b"][0] == pytest.approx(0.2 / 1.8)
+
+
+def test_beta_trade_off_on_the_committed_beta_results():
+    """On the committed `beta` files: one row per variant with its beta and fusion; with two
+    modalities the plain rescaling's kept scale is the kept weight, the residual one's is at
+    least 1 / (M + 1); the worst top-level accuracy is the lower of the two one:m@L means."""
+    from pathlib import Path
+
+    from udml.analysis.calibration import beta_trade_off
+    from udml.experiments.files import read_results
+    merged = read_results(Path(__file__).resolve().parents[1] / "results" / "beta" / "mfeat.parquet")
+    rows = beta_trade_off(merged)
+    assert len(rows) == len(merged["variants"])
+    acc = merged.rows[(merged.rows.metric == "accuracy") & (merged.rows.kind == "gaussian")]
+    for r in rows:
+        model = merged["config"]["variants"][r["variant"]]["model"]
+        assert (r["beta"], r["rescaling"]) == (model["beta"], model["rescaling"])
+        if r["rescaling"] == "multiplicative":
+            assert r["kept"] == pytest.approx(r["kept weight"])
+        else:
+            assert r["kept"] >= 1 / 3
+        mine = acc[acc.variant == r["variant"]]
+        tops = [mine[mine.protocol == f"one:{m}@11"].value.mean() for m in ("fou", "pix")]
+        assert r["worst top"] == pytest.approx(min(tops))
+        assert r["worst seed"] >= r["kept weight"] - 1e-12

@@ -17,6 +17,7 @@ family, method and modality m (means over seeds; the variant "held out: f" holds
 and per family and method the clean and the random-protocol accuracy of f.
 
     held_out_table(merged)        one row per (family, method, modality), a pandas DataFrame
+    held_out_permutation(merged)  the permutation test on each held-out family
     reads_choice(results)         what UDML-R's estimator reads, chosen on validation data
     python -m udml.analysis.held_out [FOLDER]     prints it (default: results/held-out)
 """
@@ -104,6 +105,38 @@ def held_out_table(merged: Results) -> pd.DataFrame:
     if not out:
         raise ValueError(f"{merged['dataset']}: no variant holds a family out; is this a "
                          "results file of the leave-one-kind-out protocol?")
+    return pd.DataFrame(out)
+
+
+def held_out_permutation(merged: Results, methods=("naive", "udml", "udml-r")) -> pd.DataFrame:
+    """The permutation test on each held-out family: per family and method, the accuracy over
+    the family's noisy protocols (every one but clean) as computed, the drop when the scores are
+    permuted and the gain of the oracle control, each paired over seeds (`compare` dicts: "diff",
+    "low", "high", "exceeds")."""
+    out = []
+    for variant, cfg in merged["config"]["variants"].items():
+        family = cfg["train"].get("held_out")
+        if not family:
+            continue
+        rows = merged.rows[(merged.rows["variant"] == variant) & (merged.rows["kind"] == family)
+                           & (merged.rows["protocol"] != "clean")]
+
+        def per_seed(method: str, metric: str) -> dict[int, float]:
+            part = rows[(rows["method"] == method) & (rows["metric"] == metric)]
+            return part.groupby("seed")["value"].mean().to_dict()
+
+        for method in methods:
+            acc = per_seed(method, "accuracy")
+            permuted, oracle = per_seed(method, "accuracy_permuted"), per_seed(
+                method, "accuracy_oracle")
+            if not acc or not permuted:
+                continue
+            out.append({"family": family, "method": method, "accuracy": _mean(acc),
+                        "drop": compare(acc, permuted),
+                        "gain": compare(oracle, acc) if oracle else None})
+    if not out:
+        raise ValueError(f"{merged['dataset']}: no permutation test of a held-out family in the "
+                         "file")
     return pd.DataFrame(out)
 
 
