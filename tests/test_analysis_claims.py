@@ -143,6 +143,26 @@ def test_many_small_shortfalls_count_without_surviving_holm():
     assert "(more than the 0.4 chance gives" in out["text"]
 
 
+def test_dual_suppression_on_the_trained_kind_only_leaves_unseen_damage_out():
+    # naive falls far below static only under blur, a kind never seen in training
+    blur_drop = (BASE, {("blur", "one:a@3"): [0.6, 0.52, 0.68]})
+    m = toy_merged({"static": BASE, "naive": blur_drop, "udml": BASE})
+    assert claims.dual_suppression(m)["found"]  # every kind: the blur drop counts
+    seen = claims.dual_suppression(m, kinds=("gaussian",))
+    assert len(seen["rows"]) == 8 and {r["kind"] for r in seen["rows"]} == {"gaussian"}
+    assert seen["verdict"] == "does not hold" and not seen["suppressed"]
+    with pytest.raises(ValueError, match="no protocols of the kinds"):
+        claims.dual_suppression(m, kinds=("fog",))
+
+
+def test_a_shortfall_udml_shares_with_naive_is_not_removed():
+    # UDML equals naive at the shortfall, with a wide interval against static: not a removal
+    naive = (BASE, {("gaussian", "one:b@3"): [0.6, 0.52, 0.68]})
+    udml = (BASE, {("gaussian", "one:b@3"): [0.4, 0.7, 0.7]})
+    out = claims.dual_suppression(toy_merged({"static": BASE, "naive": naive, "udml": udml}))
+    assert out["found"] and out["verdict"] == "partly holds" and len(out["not_removed"]) == 1
+
+
 # --- claims 4 and 5 --------------------------------------------------------------------------
 
 def test_beats_per_group():
