@@ -238,8 +238,8 @@ def dual_suppression(merged: Results, variant: str = DEFAULT_VARIANT, naive: str
     n_holm = sum(r["naive_vs_static"]["p_holm"] < alpha for r in spread)
     p_count = float(binomtest(len(spread), n, CHANCE, alternative="greater").pvalue)
     found = n_holm > 0 or p_count < alpha
-    still = [r for r in spread if r["fix_vs_static"]["direction"] == "worse"
-             or r["fix_vs_naive"]["direction"] != "better"]
+    below = [r for r in spread if r["fix_vs_static"]["direction"] == "worse"]
+    still = [r for r in spread if r in below or r["fix_vs_naive"]["direction"] != "better"]
     top = min(spread or [worst], key=lambda r: r["naive_vs_static"]["diff"])
     w, f, where = top["naive_vs_static"], top["fix_vs_static"], f"{top['kind']} {top['protocol']}"
     if not spread:
@@ -254,10 +254,10 @@ def dual_suppression(merged: Results, variant: str = DEFAULT_VARIANT, naive: str
                 f"the {CHANCE * n:.1f} chance gives, binomial p = {p_count:.2g}; {n_holm} "
                 f"survive Holm's correction); the largest of these drops is {_pts(w['diff'])} "
                 f"points at {where} ({_ci(w)}), where UDML against static is {_pts(f['diff'])} "
-                f"points ({_ci(f)}); UDML does not remove it (below static, or not above naive, beyond "
-                f"the spread) at {len(still)} of the {len(spread)} protocols")
+                f"points ({_ci(f)}); UDML stays below static at {len(below)} of the "
+                f"{len(spread)} protocols")
     return {"verdict": verdict, "text": text, "rows": rows, "worst": worst, "largest": top,
-            "suppressed": spread, "not_removed": still, "count_p": p_count,
+            "suppressed": spread, "below_static": below, "not_removed": still, "count_p": p_count,
             "significant_after_holm": n_holm, "found": found}
 
 
