@@ -98,6 +98,23 @@ def test_effects_forest_fills_only_differences_beyond_the_spread():
         plot_effects({})
 
 
+def test_effects_axis_keeps_a_small_difference_small_and_labels_plain():
+    # differences of a tenth of a point: the axis still spans min_span points around 0
+    effects = {"`no KL`": {"clean": _cmp(0.001, False), "random": _cmp(0.002, True)}}
+    fig = plot_effects(effects, title="UDML minus `variant`", min_span=4.0)
+    ax = fig.axes[0]
+    lo, hi = ax.get_xlim()
+    assert hi - lo >= 4.0 and lo < 0.0 < hi
+    assert ax.get_title() == "UDML minus variant"
+    assert "`" not in " ".join(t.get_text() for t in ax.get_legend().get_texts())
+    wide = plot_effects({"a": {"clean": _cmp(0.3, True)}}, min_span=4.0).axes[0].get_xlim()
+    assert wide[0] <= 0.0 and wide[1] >= 31.0  # a large effect sets the range itself
+    long = plot_effects({"a": {"a very long protocol group name": _cmp(0.01, True)}})
+    assert "\n" in long.axes[0].get_yticklabels()[0].get_text()
+    with pytest.raises(ValueError, match="min_span"):
+        plot_effects(effects, min_span=0.0)
+
+
 # --- the tables -----------------------------------------------------------------------------
 
 

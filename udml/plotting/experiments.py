@@ -8,6 +8,7 @@ checks them, draws one figure in the book's style and returns it; the caller sho
 from __future__ import annotations
 
 import math
+import textwrap
 
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
@@ -138,23 +139,36 @@ def plot_dependency_history(histories: dict, ncols: int = 3) -> Figure:
     return fig
 
 
+def _plain(text: str, width: int = 0) -> str:
+    """A label as a figure shows it: Markdown's backticks dropped, wrapped at ``width`` (0: not)."""
+    text = str(text).replace("`", "")
+    return "\n".join(textwrap.wrap(text, width)) if width else text
+
+
 def plot_effects(effects: dict, groups: list[str] | None = None, scale: float = 100.0,
                  xlabel: str = "paired difference (points)", colors: dict | None = None,
-                 title: str | None = None) -> Figure:
+                 title: str | None = None, min_span: float = 4.0) -> Figure:
     """Forest plot: one row per protocol group, one marker per entry of ``effects`` {label:
     {group: comparison}} at the mean paired difference with its 95% CI; filled when the CI
     excludes 0 (beyond the seed spread), hollow otherwise; an entry without a group draws
     nothing there.  ``groups``: the rows (default: every group of any entry).  ``colors``:
-    {label: colour}, e.g. `method_color` of the method each label compares against."""
+    {label: colour}, e.g. `method_color` of the method each label compares against.
+
+    The axis always shows 0 and spans at least ``min_span`` (in the units after ``scale``), so
+    that a difference of a few test examples is not stretched across the whole figure; labels
+    and the title are shown without Markdown backticks, long ones wrapped."""
     if not isinstance(effects, dict) or not effects:
         raise ValueError("effects must be a non-empty {label: {group: comparison}} dict")
+    if not min_span > 0:
+        raise ValueError(f"min_span must be positive, got {min_span}")
     groups = groups or list(dict.fromkeys(g for per in effects.values() for g in per))
     unknown = [g for g in groups if not any(g in per for per in effects.values())]
     if unknown:
         raise ValueError(f"no entry has the groups {unknown}")
     apply_style()
-    fig, ax = plt.subplots(figsize=(6.4, 0.9 + 0.32 * len(groups) * max(1, len(effects) / 2)))
+    fig, ax = plt.subplots(figsize=(7.2, 1.0 + 0.16 * len(groups) * max(2, len(effects))))
     step = 0.8 / len(effects)
+    ends = [0.0]
     for j, (label, per) in enumerate(effects.items()):
         color = (colors or {}).get(label, f"C{j}")
         drawn = False
@@ -165,15 +179,22 @@ def plot_effects(effects: dict, groups: list[str] | None = None, scale: float = 
             y = i - 0.4 + step * (j + 0.5)
             if not math.isnan(c["low"]):
                 ax.plot([scale * c["low"], scale * c["high"]], [y, y], color=color, lw=1.2)
+                ends += [scale * c["low"], scale * c["high"]]
+            ends.append(scale * c["diff"])
             ax.plot(scale * c["diff"], y, "o", color=color, mfc=color if c["exceeds"] else "white",
-                    label=None if drawn else label)
+                    label=None if drawn else _plain(label, 28))
             drawn = True
+    lo, hi = min(ends), max(ends)
+    pad = max(0.0, min_span - (hi - lo)) / 2 + 0.05 * (hi - lo)
+    ax.set_xlim(lo - pad, hi + pad)
     ax.axvline(0.0, color="0.3", lw=0.8)
-    ax.set_yticks(range(len(groups)), groups)
-    ax.invert_yaxis()
+    for i in range(1, len(groups)):  # a faint rule between groups keeps the rows apart
+        ax.axhline(i - 0.5, color="0.85", lw=0.6)
+    ax.set_yticks(range(len(groups)), [_plain(g, 18) for g in groups])
+    ax.set_ylim(len(groups) - 0.5, -0.5)
     ax.set_xlabel(xlabel)
     if title:
-        ax.set_title(title)
+        ax.set_title(_plain(title))
     # the marker's fill says whether the interval excludes 0: explained in the legend
     ax.plot([], [], "o", color="0.3", label="filled: 95% interval excludes 0")
     ax.plot([], [], "o", color="0.3", mfc="white", label="hollow: within the seed spread")
