@@ -107,6 +107,8 @@ def test_effects_axis_keeps_a_small_difference_small_and_labels_plain():
     assert hi - lo >= 4.0 and lo < 0.0 < hi
     assert ax.get_title() == "UDML minus variant"
     assert "`" not in " ".join(t.get_text() for t in ax.get_legend().get_texts())
+    first = ax.get_legend().legend_handles[0]  # the entry's colour, filled, though its first
+    assert first.get_markerfacecolor() == first.get_color()  # marker is hollow
     wide = plot_effects({"a": {"clean": _cmp(0.3, True)}}, min_span=4.0).axes[0].get_xlim()
     assert wide[0] <= 0.0 and wide[1] >= 31.0  # a large effect sets the range itself
     long = plot_effects({"a": {"a very long protocol group name": _cmp(0.01, True)}})

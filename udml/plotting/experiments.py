@@ -171,7 +171,8 @@ def plot_effects(effects: dict, groups: list[str] | None = None, scale: float = 
     ends = [0.0]
     for j, (label, per) in enumerate(effects.items()):
         color = (colors or {}).get(label, f"C{j}")
-        drawn = False
+        # the legend shows each entry's colour filled, whatever its first marker's fill
+        ax.plot([], [], "o", color=color, label=_plain(label, 28))
         for i, g in enumerate(groups):
             if g not in per:
                 continue
@@ -181,9 +182,7 @@ def plot_effects(effects: dict, groups: list[str] | None = None, scale: float = 
                 ax.plot([scale * c["low"], scale * c["high"]], [y, y], color=color, lw=1.2)
                 ends += [scale * c["low"], scale * c["high"]]
             ends.append(scale * c["diff"])
-            ax.plot(scale * c["diff"], y, "o", color=color, mfc=color if c["exceeds"] else "white",
-                    label=None if drawn else _plain(label, 28))
-            drawn = True
+            ax.plot(scale * c["diff"], y, "o", color=color, mfc=color if c["exceeds"] else "white")
     lo, hi = min(ends), max(ends)
     pad = max(0.0, min_span - (hi - lo)) / 2 + 0.05 * (hi - lo)
     ax.set_xlim(lo - pad, hi + pad)
