@@ -59,7 +59,6 @@ profile = "default"  # "tiny", "default" or "gpu"
 
 # %% tags=["hide-input"]
 import ipywidgets as widgets
-import matplotlib.pyplot as plt
 import torch
 from IPython.display import Markdown, display
 
@@ -109,11 +108,11 @@ print(f"udml {udml.__version__}, settings: {settings}")
 # Suppose each modality gives an independent, unbiased estimate of the same quantity, with
 # noise of standard deviation $s_m$. (This is an analogy: $\hat s_m$ is a predicted noise
 # *level*, not the standard deviation of a modality's evidence; the formula borrows the form of
-# inverse-variance weighting, not its optimality guarantee.) Averaging them with weights $a_m$ ($\sum_m a_m = 1$) gives
-# an estimate of variance $\sum_m a_m^2 s_m^2$, which is smallest for $a_m \propto 1/s_m^2$: the
-# classic inverse-variance weights. Here are four samples, the second modality clean in the
-# first, twice as noisy in the second, four times in the third, and the first modality three
-# times as noisy in the last:
+# inverse-variance weighting, not its optimality guarantee.) Averaging them with weights $a_m$
+# ($\sum_m a_m = 1$) gives an estimate of variance $\sum_m a_m^2 s_m^2$, which is smallest for
+# $a_m \propto 1/s_m^2$: the classic inverse-variance weights. Here are four samples, the second
+# modality clean in the first, twice as noisy in the second, four times in the third, and the
+# first modality three times as noisy in the last:
 
 # %%
 s = torch.tensor([[1.0, 1.0],
@@ -150,12 +149,14 @@ assert torch.isclose(best, share, atol=1e-4)
 #
 # $$ u_m = \frac{1}{s_m^2 \, D_m} . $$
 #
-# Here the head relies on the first modality four times as much as on the second (normalised
-# dependencies $D = (1.6, 0.4)$, which sum to $M$):
+# Here the head relies on the first modality four times as much as on the second. Only the
+# ratio of the dependencies matters (the weights are normalised in step 3), so we use the
+# normalised form $\alpha_m = M D_m / \sum_k D_k$, which sums to $M$: $\alpha = (1.6, 0.4)$.
+# The library does the same.
 
 # %%
-D = torch.tensor([1.6, 0.4])  # (M,) normalised dependency
-u = 1 / (s**2 * D)  # (B, M): the (M,) vector broadcasts over the batch
+alpha = torch.tensor([1.6, 0.4])  # (M,) normalised dependency alpha_m, sums to M
+u = 1 / (s**2 * alpha)  # (B, M): the (M,) vector broadcasts over the batch
 print(u)
 
 # %% [markdown]
@@ -168,7 +169,7 @@ print(u)
 
 # %%
 w = M * u / u.sum(dim=1, keepdim=True)  # (B, M)
-assert torch.allclose(w, unbiased_weights(s, D))
+assert torch.allclose(w, unbiased_weights(s, alpha))
 assert torch.allclose(w.sum(1), torch.full((4,), float(M)))
 display(Markdown("\n".join(
     ["| sample | $s_1$ | $s_2$ | $w_1$ | $w_2$ |", "| ---: | ---: | ---: | ---: | ---: |"]
@@ -200,11 +201,11 @@ print(fused[1])
 
 # %%
 w_equal_d = unbiased_weights(s, torch.ones(M))
-w_equal_s = unbiased_weights(torch.ones_like(s), D)  # (B, M), every row the same
+w_equal_s = unbiased_weights(torch.ones_like(s), alpha)  # (B, M), every row the same
 assert torch.allclose(w_equal_d, M * u_inverse_variance / u_inverse_variance.sum(1, keepdim=True))
-assert torch.allclose(w_equal_s, (M * (1 / D) / (1 / D).sum()).expand(4, M))
-# and D enters only through its ratios: scaling it changes nothing
-assert torch.allclose(unbiased_weights(s, 10 * D), w)
+assert torch.allclose(w_equal_s, (M * (1 / alpha) / (1 / alpha).sum()).expand(4, M))
+# the dependency enters only through its ratios: D_m or alpha_m, scaled or not, same weights
+assert torch.allclose(unbiased_weights(s, 10 * alpha), w)
 print("equal D:\n", w_equal_d)
 print("equal s:", w_equal_s[0])
 
@@ -231,7 +232,7 @@ print("equal s:", w_equal_s[0])
 
 # %%
 estimate_ratio = (s[:, 1] / s[:, 0]) ** 2  # (B,) modality 2 against modality 1
-dependency_ratio = D[0] / D[1]
+dependency_ratio = alpha[0] / alpha[1]  # = D_1 / D_2
 second_keeps_more = estimate_ratio < dependency_ratio
 assert torch.equal(second_keeps_more, w[:, 1] > w[:, 0] + 1e-6)
 gen = torch.Generator().manual_seed(0)
@@ -252,8 +253,8 @@ print(f"the condition holds on {len(ok)} random pairs of ratios; in the four sam
 # lies in $[1, M + 1]$. However noisy a modality is, its embedding still enters the head at
 # least at scale 1, while a clean partner gets at most $M + 1$: a destroyed modality keeps at
 # least $1/(M + 1)$ of the other's largest scale, a third for two modalities. The plain form
-# $w_m z_m$ has no such floor. Sweep the noise ratio $s_2 / s_1$ from 1 to $10^4$ with equal
-# dependencies:
+# $w_m z_m$ has no such floor. {numref}`fig-floor` sweeps the noise ratio $s_2 / s_1$ from 1 to
+# $10^4$ with equal dependencies:
 
 # %%
 ratio = torch.logspace(0, 4, 41)  # (R,) s_2 / s_1
@@ -294,7 +295,8 @@ glue_figure("fig-floor", fig)
 #
 # The reference code trains for 100 epochs: epochs 0-49 on clean data, noisy data from epoch 50
 # and uncertainty weights from epoch 60; the learning rate drops tenfold at epoch 70.
-# `udml.training.schedule.Schedule` keeps the same fractions for runs of any length:
+# `udml.training.schedule.Schedule` keeps the same fractions for runs of any length
+# ({numref}`fig-schedule`):
 
 # %%
 train_defaults = TrainConfig()
@@ -308,9 +310,19 @@ fig = plots.plot_schedule({"reference code": reference, "this chapter's run": ou
 glue("epochs", epochs)
 glue("noisy_from", ours.noisy_from)
 glue("uncertainty_from", ours.uncertainty_from)
-plt.show()
+glue("lr_drop", lr_drop["this chapter's run"])
+glue_figure("fig-schedule", fig)
 
 # %% [markdown]
+# ```{glue:figure} fig-schedule
+# :name: fig-schedule
+#
+# The training schedule of the reference code (100 epochs, top) and of this chapter's run
+# (bottom). Upper bar: the phases of the data and of the score $s$ in the weights (clean warm-up;
+# noisy data with $s_m = 1$; noisy data with the estimate in the weights); lower bar: the
+# dependency $D_m$, tracked and used in every epoch; dashed line: the tenfold learning-rate drop.
+# ```
+#
 # Why in this order:
 #
 # * **Clean warm-up.** The encoders and the head first learn the task on clean data, where the
@@ -326,7 +338,8 @@ plt.show()
 #   (with $\hat s_m = 1$ the weights are the $1/D$ weighting of the second limit above).
 #
 # This chapter's run has {glue:text}`epochs` epochs: noisy data from epoch
-# {glue:text}`noisy_from`, uncertainty weights from epoch {glue:text}`uncertainty_from`.
+# {glue:text}`noisy_from`, uncertainty weights from epoch {glue:text}`uncertainty_from`, the
+# learning-rate drop at epoch {glue:text}`lr_drop` (the lower panel of {numref}`fig-schedule`).
 #
 # ## The full model on the mfeat digits
 #
@@ -397,6 +410,7 @@ display(Markdown(
 # `udml.training.evaluate.predict` returns the per-sample weights, from which we take the mean and
 # the 10-90 % band of each modality's weight, together with the accuracy. Every protocol draws its
 # noise from a generator seeded with `seed`, so both models see the same corrupted test set.
+# {numref}`fig-weight-sweep` draws the result.
 
 # %%
 test = splits.test
@@ -477,13 +491,13 @@ assert all(0 <= sweeps[m][c]["weights"].min() and sweeps[m][c]["weights"].max() 
 # estimate $\hat s$ rises *relative to its partner's*, and for UDML it must first overcome the
 # dependency factor: the boosted modality drops below the neutral weight 1 only when its estimate
 # exceeds its partner's by the factor $\sqrt{D_\text{relied} / D_\text{under-used}}$ =
-# {glue:text}`break_even:.2f`. The verdicts below are computed from the sweep:
+# {glue:text}`break_even:.2f`. What the sweep shows, computed from it:
 
 # %% tags=["hide-input"]
 dep_w = model.dependency.for_weights()
 break_even = (dep_w.max() / dep_w.min()).sqrt().item()
 glue("break_even", break_even)
-verdicts = []
+findings = []
 acc_clean = {m: sweeps[m][names[0]]["accuracy"][0].item() for m in models}
 diff = acc_clean["udml"] - acc_clean["naive"]
 
@@ -495,7 +509,7 @@ def compare(diff):
     return "UDML better" if diff > 0 else "naive better"
 
 
-verdicts.append(f"* **Clean data:** UDML {acc_clean['udml']:.3f}, naive "
+findings.append(f"* **Clean data:** UDML {acc_clean['udml']:.3f}, naive "
                 f"{acc_clean['naive']:.3f} ({compare(diff)}, {diff:+.3f}).")
 for corrupted in names:
     i = names.index(corrupted)
@@ -526,12 +540,15 @@ for corrupted in names:
                 "more than" if partner_alone > best else "less than")
     text += (f" The UDML head with the destroyed modality dropped would score "
              f"{partner_alone:.3f}, {relation} the better fused model.")
-    verdicts.append(text)
+    findings.append(text)
     glue(f"acc_gap_top_{corrupted}", diff)
     glue(f"s_ratio_top_{corrupted}", s_ratio)
     glue(f"partner_alone_{corrupted}", partner_alone)
 glue("acc_gap_clean", acc_clean["udml"] - acc_clean["naive"])
-display(Markdown("\n".join(verdicts)))
+glue("underused", Markdown(f"`{underused}`"))
+for method in models:  # the clean-data weight of the under-used modality, per model
+    glue(f"w_clean_{method}", sweeps[method][names[0]]["weights"][0, names.index(underused)].item())
+display(Markdown("\n".join(findings)))
 
 # %% [markdown]
 # So on this data the dependency correction does what it is designed to do on clean inputs (it
@@ -540,9 +557,9 @@ display(Markdown("\n".join(verdicts)))
 # the under-used modality, so the estimator has to work harder to take that modality's weight
 # away again. Whether the dependency helps on balance, over all noise conditions and seeds, is a
 # question for the comparison of chapter 5. Wherever dropping the destroyed modality altogether
-# would beat both fused models (the last sentence of each verdict says whether it does in this
-# run), the floor of the residual form is one reason: a destroyed modality still enters the head at scale at least 1, a third of
-# its partner's largest.
+# would beat both fused models (the last sentence of each finding says whether it does in this
+# run), the floor of the residual form is one reason: a destroyed modality still enters the head
+# at scale at least 1, a third of its partner's largest.
 #
 # ## The structured output of one forward pass
 #
@@ -566,43 +583,88 @@ assert torch.allclose(out.weights, unbiased_weights(
 # %% [markdown]
 # `weights` are recomputed above from `s_hat` and the dependency with `unbiased_weights`, the
 # same formula as in the first section. `unreliability` is each method's own score (for
-# UDML the same $\hat s$), `extras["pe_sigma"]` the PE variance of chapter 2, `extras["fusion_scores"]` the
-# score $s$ the weights were computed from (here $\hat s$), and
+# UDML the same $\hat s$), `extras["pe_sigma"]` the PE variance of chapter 2,
+# `extras["fusion_scores"]` the score $s$ the weights were computed from (here $\hat s$), and
 # `unimodal_logits` the head's output with the other modality dropped, which the auxiliary losses
 # and the dependency use.
 #
-# ## Explore
+# ## Explore: one test sample through the fusion
 #
-# Pick a test digit and a noise level for each modality: the panel shows the image the model
-# sees, the weights $w_m$, the estimates $\hat s_m$, the dependency $D_m$ that enters the weights
-# (all ones for naive fusion) and the fused class probabilities, the true class outlined. The
-# noise is drawn from a generator seeded with `seed`, so a setting always shows the same sample.
-# (The rendered book shows the stored state; run the notebook to make it live.)
+# The panel below runs one test sample through a trained model at a noise level of your choice
+# for each modality. It shows the image the model sees, the weights $w_m$, the estimates
+# $\hat s_m$, the normalised dependency $\alpha_m$ that enters the weights (all ones for naive
+# fusion) and the fused class probabilities, the true class outlined. The slider picks a sample
+# by its index in the test set; the title gives that index and the sample's true class. The noise
+# is drawn from a generator seeded with `seed` plus the sample's index, so a setting always shows
+# the same noisy sample, and different samples get different noise.
+# The rendered book shows the panel's first state; run the notebook to make it live.
+#
+# The first state is a typical destroyed modality: `fou` at the top level, `pix` clean, UDML.
+# The cell runs every test sample through that setting one at a time, exactly as the panel does,
+# and starts the panel on the sample whose `fou` weight is closest to the mean weight over the
+# test set, among those the model still classifies correctly.
 
-# %% tags=["nbval-ignore-output", "hide-input"]
+# %% tags=["hide-input"]
 lo, hi = specs["pix"].clip
+METHOD_NAMES = {"udml": "UDML", "naive": "naive dynamic fusion"}
 
 
-def show_fusion(sample, method, pix_level, fou_level):
-    """Corrupt one test digit at the chosen levels; return a figure of what the model decides."""
+def fusion_state(sample, method, pix_level, fou_level):
+    """One test sample, corrupted at the given levels, through a model: what the panel shows."""
     one = test.subset(torch.tensor([sample]))
     lv = {"pix": torch.tensor([pix_level]), "fou": torch.tensor([fou_level])}
-    x = apply_noise(one.x, lv, specs, L, torch.Generator().manual_seed(seed))
+    gen = torch.Generator().manual_seed(seed + sample)  # a setting always draws the same noise
+    x = apply_noise(one.x, lv, specs, L, gen)
     chosen = models[method].eval()
     with torch.no_grad():
         o = chosen({k: v.to(dev) for k, v in x.items()})
-    dep = (chosen.dependency.for_weights() if chosen.uses_dependency else torch.ones(M))
+    alpha_m = chosen.dependency.for_weights() if chosen.uses_dependency else torch.ones(M)
+    probs = torch.softmax(o.logits[0].float().cpu(), 0)  # (C,)
+    return {"image": x["pix"][0], "label": int(one.y[0]), "probs": probs,
+            "weights": dict(zip(names, o.weights[0].tolist())),
+            "s_hat": {n: o.s_hat[n][0].item() for n in names},
+            "alpha": dict(zip(names, alpha_m.tolist()))}
+
+
+destroyed = {i: fusion_state(i, "udml", 1, L) for i in range(len(test))}
+w_destroyed = torch.tensor([st["weights"]["fou"] for st in destroyed.values()])  # (N,)
+correct = [i for i, st in destroyed.items() if int(st["probs"].argmax()) == st["label"]]
+assert correct, "no test sample is classified correctly with fou destroyed"
+first = min(correct, key=lambda i: abs(destroyed[i]["weights"]["fou"] - w_destroyed.mean().item()))
+shown, clean_state = destroyed[first], fusion_state(first, "udml", 1, 1)
+w_clean, w_top = clean_state["weights"]["fou"], shown["weights"]["fou"]
+assert w_top < w_clean, "the shown sample should illustrate a destroyed modality losing weight"
+s_ratio_shown = shown["s_hat"]["fou"] / shown["s_hat"]["pix"]
+side = ("beyond" if s_ratio_shown > break_even else "short of")
+below = "below" if w_top < 1 else "above"
+_ = glue("panel_text", Markdown(
+    f"The first state is test sample {first}, a {shown['label']}. With both modalities clean, "
+    f"UDML gives `fou` a weight of {w_clean:.2f}, {'above' if w_clean > 1 else 'below'} the "
+    f"neutral 1 because of its normalised dependency $\\alpha_{{fou}}$ = "
+    f"{shown['alpha']['fou']:.2f}. With `fou` destroyed, its "
+    f"estimate is {shown['s_hat']['fou']:.2f} against {shown['s_hat']['pix']:.2f} for the clean "
+    f"`pix`, {s_ratio_shown:.2f} times as large, {side} the break-even factor {break_even:.2f} "
+    f"found above; so its weight falls to {w_top:.2f}, {below} the neutral 1, and `pix` gets "
+    f"{shown['weights']['pix']:.2f}. The model still predicts {int(shown['probs'].argmax())}, "
+    f"the true class (p = {shown['probs'].max().item():.2f}). Over the whole test set the "
+    f"destroyed `fou` keeps a weight between {w_destroyed.min().item():.2f} and "
+    f"{w_destroyed.max().item():.2f} (mean {w_destroyed.mean().item():.2f}): a sample whose "
+    f"estimate stays low keeps more."))
+
+# %% tags=["nbval-ignore-output", "hide-input"]
+def show_fusion(sample, method, pix_level, fou_level):
+    """Corrupt one test sample at the chosen levels; return a figure of what the model decides."""
+    st = fusion_state(sample, method, pix_level, fou_level)
     return plots.plot_fusion_panel(
-        x["pix"][0], dict(zip(names, o.weights[0].tolist())),
-        {n: o.s_hat[n][0].item() for n in names}, dict(zip(names, dep.tolist())),
-        torch.softmax(o.logits[0].float().cpu(), 0), label=int(one.y[0]), value_range=(lo, hi),
-        title=f"{ {'udml': 'UDML', 'naive': 'naive dynamic fusion'}[method]}: test digit "
-              f"{sample}, pix level {pix_level}, fou level {fou_level}")
+        st["image"], st["weights"], st["s_hat"], st["alpha"], st["probs"], label=st["label"],
+        value_range=(lo, hi),
+        title=f"{METHOD_NAMES[method]}: test sample {sample} (true class {st['label']}), "
+              f"pix level {pix_level}, fou level {fou_level}")
 
 
 controls = {
-    "sample": widgets.IntSlider(value=0, min=0, max=min(len(test), 400) - 1,
-                                description="test digit"),
+    "sample": widgets.IntSlider(value=first, min=0, max=len(test) - 1,
+                                description="test sample"),
     "method": widgets.ToggleButtons(options=[("UDML", "udml"), ("naive", "naive")],
                                     value="udml", description="model"),
     "pix_level": widgets.IntSlider(value=1, min=1, max=L, description="pix level"),
@@ -611,7 +673,9 @@ controls = {
 display(figure_panel(show_fusion, controls, [["sample", "method"], ["pix_level", "fou_level"]]))
 
 # %% [markdown]
-# Things to try: with both modalities clean, switch between UDML and naive fusion and watch the
+# {glue:md}`panel_text:myst`
+#
+# Things to try: set both levels to 1 and switch between UDML and naive fusion to see the
 # dependency shift the weights; raise one modality's level step by step and see at which level
 # its $\hat s_m$ starts to rise, and whether its weight falls enough to change the prediction.
 #
@@ -639,26 +703,22 @@ assert torch.allclose(out6.weights.sum(1), torch.full((4,), 6.0), atol=1e-5)
 #
 # ## What we learned
 #
-# - The UDML weights are inverse-variance weights $1/\hat s_m^2$ corrected by the dependency,
-#   $u_m = 1/(\hat s_m^2 D_m)$, normalised to sum to $M$; with equal $D$ they reduce to
-#   inverse-variance weighting, with equal $\hat s$ to $1/D$ weighting. `udml.method.weights`
-#   computes exactly the hand-derived values.
-# - The residual form $(1 + w_m) z_m$ never switches a modality off: the noisier of two modalities
-#   keeps at least a third of its partner's scale ({glue:text}`kept_residual_top:.4f` at a noise
-#   ratio of {glue:text}`top_ratio:.0f`).
-# - Training follows the reference schedule scaled to {glue:text}`epochs` epochs: clean warm-up,
-#   noisy data, uncertainty weights; the dependency is tracked throughout.
-# - On mfeat the learned dependency is $D$ = {glue:text}`dep_pix:.2f` for `pix` and
-#   {glue:text}`dep_fou:.2f` for `fou` (normalised {glue:text}`dep_norm_pix:.3f` and
-#   {glue:text}`dep_norm_fou:.3f`); on clean data UDML boosts the modality with the smaller one.
-# - As one modality gets noisier, its weight falls only as far as its estimate rises relative to
-#   its partner's, and for the modality UDML boosts it must first overcome the dependency factor;
-#   the verdicts above say, with numbers, where the correction helped and where it cost accuracy.
-# - **The dominance condition.** A noisy modality $n$ keeps more weight than a clean one $c$
-#   exactly when $(\hat s_n / \hat s_c)^2 < D_c / D_n$: the estimator must know not only *which*
-#   input is noisier but *by how much*, or the dependency term hands the weight back. Chapter 5
-#   measures both sides on every dataset, for the estimator and for the best any estimator could
-#   read from the input.
+# - **Two corrections in one formula, and they can cancel.** The estimate answers "how noisy is
+#   this input now?", the dependency "how much has training already favoured this modality?".
+#   Only ratios matter, so a noise ratio can undo a dependency ratio exactly, as the toy batch
+#   showed; which one wins is the dominance condition.
+# - **The estimator's scale decides, not only its ranking.** On mfeat, UDML takes weight from the
+#   modality it boosts only once that modality's estimate exceeds its partner's by the
+#   break-even factor {glue:text}`break_even:.2f`. An estimator that ranks the levels correctly
+#   but squeezes them into a narrow range leaves the weight where the dependency put it.
+# - **Reweighting is soft.** The residual form keeps every modality in the head at scale at least
+#   1, so a destroyed modality is never switched off; the head itself must learn to discount it.
+#   Where dropping the modality would beat the fused model, this floor is part of the reason.
+# - **A different weighting need not change the accuracy.** On clean data UDML gives the
+#   under-used {glue:md}`underused:myst` a weight of {glue:text}`w_clean_udml:.2f`, naive fusion
+#   {glue:text}`w_clean_naive:.2f`, yet their accuracies differ by
+#   {glue:text}`acc_gap_clean:+.3f`; whether the correction pays off over noise conditions and
+#   seeds is chapter 5's question.
 #
 # Run time of this chapter:
 
@@ -670,7 +730,7 @@ _ = glue("run_time", Markdown(f"{run_time:.1f} s"))
 # %% [markdown]
 # ## Exercises
 #
-# 1. Two modalities with normalised dependencies $D = (1.6, 0.4)$ and estimated levels
+# 1. Two modalities with normalised dependencies $\alpha = (1.6, 0.4)$ and estimated levels
 #    $\hat s = (1, 2)$: compute $w$ by hand. Then find the level $\hat s_2$ at which the second
 #    modality's weight drops to $0.5$.
 #
@@ -706,7 +766,7 @@ _ = glue("run_time", Markdown(f"{run_time:.1f} s"))
 #
 # ```python
 # s = torch.tensor([[1.0, 3.0], [2.0, 5.0]])
-# D = torch.tensor([1.2, 0.8])
+# D = torch.tensor([3.0, 0.5])
 # w = unbiased_weights(s, D)
 # assert torch.allclose(unbiased_weights(s, 7 * D), w)
 # assert torch.allclose(unbiased_weights(s * torch.tensor([[2.0], [0.5]]), D), w)

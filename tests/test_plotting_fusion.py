@@ -97,8 +97,18 @@ def test_fusion_panel_shows_values_and_prediction():
     assert fig.axes[4].patches[2].get_linewidth() == 1.5
 
 
+def test_fusion_panel_names_the_normalised_dependency_alpha():
+    # the bars are alpha_m = M D_m / sum_k D_k (summing to M), not the running D_m: the panel
+    # must use the symbol of the normalised value and draw the values it is given
+    fig = plot_fusion_panel(torch.zeros(4, 5), {"fou": 1.0, "pix": 1.0}, {"fou": 1, "pix": 1},
+                            {"fou": 0.4, "pix": 1.6}, torch.tensor([0.5, 0.5]))
+    title = fig.axes[3].get_title()
+    assert r"\alpha_m" in title and "D_m" not in title
+    assert [t.get_text() for t in fig.axes[3].texts] == ["0.40", "1.60"]
+
+
 def test_fusion_panel_errors():
-    good = dict(weights={"a": 1, "b": 1}, s_hat={"a": 1, "b": 1}, dependency={"a": 1, "b": 1})
+    good = dict(weights={"a": 1, "b": 1}, s_hat={"a": 1, "b": 1}, alpha={"a": 1, "b": 1})
     with pytest.raises(ValueError, match="sum"):
         plot_fusion_panel(torch.zeros(4, 5), probs=torch.tensor([0.5, 0.6]), **good)
     with pytest.raises(ValueError, match="image"):
@@ -106,6 +116,9 @@ def test_fusion_panel_errors():
     with pytest.raises(ValueError, match="s_hat must name"):
         plot_fusion_panel(torch.zeros(4, 5), probs=torch.tensor([0.5, 0.5]),
                           **{**good, "s_hat": {"a": 1}})
+    with pytest.raises(ValueError, match="alpha must name"):
+        plot_fusion_panel(torch.zeros(4, 5), probs=torch.tensor([0.5, 0.5]),
+                          **{**good, "alpha": {"a": 1}})
     with pytest.raises(ValueError, match="label 5"):
         plot_fusion_panel(torch.zeros(4, 5), probs=torch.tensor([0.5, 0.5]), label=5, **good)
 

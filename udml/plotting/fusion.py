@@ -204,12 +204,14 @@ def _named_values(values: dict[str, float], what: str, names: list[str]) -> list
 
 
 def plot_fusion_panel(image, weights: dict[str, float], s_hat: dict[str, float],
-                      dependency: dict[str, float], probs, label: int | None = None,
+                      alpha: dict[str, float], probs, label: int | None = None,
                       value_range=None, title: str = "") -> Figure:
-    """One sample through the fusion: the corrupted image, w_m, s_hat_m, D_m, class probabilities.
+    """One sample through the fusion: corrupted image, w_m, s_hat_m, alpha_m, class probabilities.
 
-    image: (H, W) or (1, H, W); weights, s_hat, dependency: modality -> number (the same
-    modalities); probs: (C,) summing to 1; label: the true class (outlined), if known.
+    image: (H, W) or (1, H, W); weights, s_hat, alpha: modality -> number (the same modalities);
+    alpha is the normalised dependency alpha_m = M D_m / sum_k D_k that enters the weights (all
+    ones for a fusion without the dependency); probs: (C,) summing to 1; label: the true class
+    (outlined), if known.
     """
     img = torch.as_tensor(image).detach().cpu().float()
     if img.dim() == 3 and img.shape[0] == 1:
@@ -227,8 +229,7 @@ def plot_fusion_panel(image, weights: dict[str, float], s_hat: dict[str, float],
         raise ValueError("weights is empty")
     panels = [("fusion weight $w_m$", _named_values(weights, "weights", names), len(names)),
               (r"estimated level $\hat s_m$", _named_values(s_hat, "s_hat", names), None),
-              ("dependency $D_m$ (normalised)",
-               _named_values(dependency, "dependency", names), None)]
+              (r"normalised dependency $\alpha_m$", _named_values(alpha, "alpha", names), None)]
     lo, hi = (None, None) if value_range is None else (float(value_range[0]),
                                                       float(value_range[1]))
     apply_style()
