@@ -5,7 +5,7 @@ from _fakes import Tiny
 from udml.config import ModelConfig
 from udml.data.dataset import Batch
 from udml.models import build_model
-from udml.models.dynamic import WeightedFusion
+from udml.models.dynamic import ROBUST, WeightedFusion
 
 
 def make(method, m=2, **kw):
@@ -151,7 +151,7 @@ def test_udml_r_is_udml_with_features_and_multiplicative_fusion():
     robust, udml = make("udml-r").eval(), make("udml").eval()
     assert robust.config.rescaling == "multiplicative" and robust.uses_dependency
     assert robust.config.beta == 1.0 and udml.config.beta == ModelConfig.beta
-    assert robust.estimators["m0"].reads == "features"
+    assert robust.estimators["m0"].reads == ROBUST["estimator_input"] != "sigma"
     assert udml.config.rescaling == "residual" and udml.estimators["m0"].reads == "sigma"
     x, lv = inputs()
     out = robust(x, lv)
