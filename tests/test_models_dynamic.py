@@ -147,7 +147,7 @@ def test_estimator_reading_more_than_sigma(reads):
     assert all(p.grad is not None for p in model.estimators.parameters())
 
 
-def test_udml_r_is_udml_with_features_and_multiplicative_fusion():
+def test_udml_r_is_udml_with_its_own_estimator_input_beta_and_plain_rescaling():
     robust, udml = make("udml-r").eval(), make("udml").eval()
     assert robust.config.rescaling == "multiplicative" and robust.uses_dependency
     assert robust.config.beta == 1.0 and udml.config.beta == ModelConfig.beta
@@ -161,4 +161,4 @@ def test_udml_r_is_udml_with_features_and_multiplicative_fusion():
     stored = {k: v for k, v in robust.config.__dict__.items() if k not in ("method", "latent_dim")}
     assert make("udml-r", **stored).config == robust.config  # a checkpoint's config reloads
     with pytest.raises(ValueError, match="udml-r fixes its own estimator_input"):
-        make("udml-r", estimator_input="embedding")
+        make("udml-r", estimator_input="features")
