@@ -90,5 +90,7 @@ class DependencyTracker(nn.Module):
         return normalised_dependency(self.value)
 
     def for_weights(self, eps: float = 1e-6) -> Tensor:
-        """D_m as the weights use it: the normalised value, floored so that u_m stays finite."""
+        """What the weights read for D_m: the normalised alpha_m = M D_m / sum_k D_k (the weights
+        depend on D only through its ratios, so alpha gives the same w), floored so that u_m
+        stays finite."""
         return self.normalised().clamp_min(eps)
