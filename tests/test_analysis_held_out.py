@@ -74,3 +74,18 @@ def test_the_choice_of_input_takes_the_highest_held_out_accuracy():
     assert table.held_out_accuracy.iloc[0] == pytest.approx(expected)
     assert chosen_reads(pd.concat([table, table.assign(reads="sigma", held_out_accuracy=0.1)])) \
         == "features"
+
+
+def test_the_comparison_at_every_protocol_is_holm_corrected():
+    from udml.analysis.held_out import held_out_comparison
+    table = held_out_comparison(toy(), "static", "udml-r")
+    # static is 0.25 below udml-r with a destroyed (per seed 0.3 / 0.25 / 0.2): beyond the
+    # spread, p = 0.013 on its own; equal elsewhere. Six comparisons: Holm multiplies the
+    # smallest p by 6, which leaves it above 0.05, so nothing counts as below.
+    worse = table[table.protocol == f"one:a@{TOP}"]
+    assert list(worse.family) == list(HELD) and worse["diff"].tolist() == pytest.approx([-0.25] * 2)
+    assert (worse["high"] < 0).all() and (worse["p"] < 0.05).all()
+    assert worse["p_holm"].tolist() == pytest.approx([6 * worse["p"].iloc[0]] * 2)
+    assert not table["below"].any()
+    with pytest.raises(ValueError, match="no held-out family with both"):
+        held_out_comparison(toy(), "static", "tmc")

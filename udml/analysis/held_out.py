@@ -17,6 +17,7 @@ family, method and modality m (means over seeds; the variant "held out: f" holds
 and per family and method the clean and the random-protocol accuracy of f.
 
     held_out_table(merged)        one row per (family, method, modality), a pandas DataFrame
+    held_out_comparison(merged, method, base)   paired over seeds at every level, Holm-corrected
     held_out_permutation(merged)  the permutation test on each held-out family
     reads_choice(results)         what UDML-R's estimator reads, chosen on validation data
     python -m udml.analysis.held_out [FOLDER]     prints it (default: results/held-out)
@@ -31,6 +32,7 @@ from ..corrupt.families import FAMILY_NAMES
 from ..experiments.files import Results
 from ..models.dynamic import ROBUST
 from .comparisons import compare, find_results, load_experiment
+from .stats import holm
 from .queries import num_levels
 
 def _values(rows: pd.DataFrame, **where) -> dict[int, float]:
@@ -106,6 +108,40 @@ def held_out_table(merged: Results) -> pd.DataFrame:
         raise ValueError(f"{merged['dataset']}: no variant holds a family out; is this a "
                          "results file of the leave-one-kind-out protocol?")
     return pd.DataFrame(out)
+
+
+def held_out_comparison(merged: Results, method: str, base: str) -> pd.DataFrame:
+    """``method`` against ``base`` on every noisy protocol of each held-out family (each modality
+    alone and all modalities at every level, and the random protocol), paired over seeds, with
+    Holm's correction over all of the dataset's protocols: one row per (family, protocol) with
+    the mean difference, its 95 % CI, the raw and the Holm-adjusted p-value, and "below" (the CI
+    excludes 0 on the negative side and the adjusted p < 0.05)."""
+    out = []
+    for variant, cfg in merged["config"]["variants"].items():
+        family = cfg["train"].get("held_out")
+        if not family:
+            continue
+        rows = merged.rows[(merged.rows["variant"] == variant) & (merged.rows["kind"] == family)
+                           & (merged.rows["metric"] == "accuracy")
+                           & (merged.rows["protocol"] != "clean")]
+        for protocol in dict.fromkeys(rows["protocol"]):
+            at = rows[rows["protocol"] == protocol]
+            a, b = (dict(zip(at["seed"][at["method"] == m].astype(int),
+                             at["value"][at["method"] == m])) for m in (method, base))
+            if a and b:
+                c = compare(a, b)
+                out.append({"family": family, "protocol": protocol, "diff": c["diff"],
+                            "low": c["low"], "high": c["high"], "p": c["p"]})
+    if not out:
+        raise ValueError(f"{merged['dataset']}: no held-out family with both {method!r} and "
+                         f"{base!r}")
+    table = pd.DataFrame(out)
+    finite = table["p"].notna()
+    table["p_holm"] = float("nan")
+    if finite.any():
+        table.loc[finite, "p_holm"] = holm(table.loc[finite, "p"].tolist())
+    table["below"] = (table["high"] < 0) & (table["p_holm"] < 0.05)
+    return table
 
 
 def held_out_permutation(merged: Results, methods=("naive", "udml", "udml-r")) -> pd.DataFrame:
