@@ -125,14 +125,6 @@ def _s(mean, half=0.01):
     return {"n": 3, "mean": mean, "low": mean - half, "high": mean + half}
 
 
-def test_verdict_markdown():
-    assert tables.verdict_markdown({"verdict": "holds", "text": "x"}) == "**holds**: x"
-    assert tables.verdict_markdown({"verdict": "not measured",
-                                    "text": "not measured: y"}) == "*not measured: y*"
-    with pytest.raises(ValueError, match="'verdict' and 'text'"):
-        tables.verdict_markdown({"text": "x"})
-
-
 def test_accuracy_markdown_bolds_the_best_method_but_not_the_oracle():
     table = {"groups": ["clean"], "methods": ["static", "udml", "oracle"],
              "cells": {"clean": {"static": _s(0.9), "udml": _s(0.95), "oracle": _s(0.99)}}}
@@ -155,17 +147,6 @@ def test_paired_and_spearman_markdown():
     assert rows[2] == "| pix, lower_half | +0.50 ± 0.10 | +0.20 |  |"
     missing = {"pix": {"lower_half": {"udml": summary([0.5, math.nan, 0.4])}}}  # a constant score
     assert tables.spearman_markdown(missing, ["udml"]).splitlines()[2] == f"| pix, lower_half | {MISSING} |"
-
-
-def test_suppression_markdown_lists_the_largest_drops_first():
-    def row(p, d):
-        c = {"diff": d, "low": d - 0.01, "high": d + 0.01, "exceeds": True, "p_holm": 0.01}
-        return {"kind": "gaussian", "protocol": p, "naive_vs_static": c, "fix_vs_static": c,
-                "fix_vs_naive": c}
-    result = {"rows": [row("clean", -0.01), row("one:pix@11", -0.1), row("random", 0.02)]}
-    lines = tables.suppression_markdown(result, top=2).splitlines()
-    assert len(lines) == 4 and lines[2].startswith("| gaussian one:pix@11 | -10.0")
-    assert "0.010" in lines[2]
 
 
 def test_dependency_and_verdicts_markdown():

@@ -9,7 +9,7 @@ from udml.data.dataset import MultimodalData
 from udml.models.encoders import build_encoders
 from udml.training.evaluate import (Predictions, concat_predictions, output_scores,
                                    unreliability_spearman)
-from udml.training.level_scores import (collect_scores, decreasing_steps, level_summary,
+from udml.training.level_scores import (collect_scores, level_summary,
                                         level_sweep, percentile_rank)
 from udml.models import build_model
 from udml.method.output import FusionOutput
@@ -143,15 +143,6 @@ def test_level_summary_by_hand():
     assert math.isnan(s["mean"][3].item())
     with pytest.raises(ValueError, match="shape"):
         level_summary(score, levels[:3], 4)
-
-
-def test_decreasing_steps_counts_drops():
-    assert decreasing_steps(torch.tensor([1.0, 2.0, 2.0, 3.0])) == 0
-    assert decreasing_steps(torch.tensor([1.0, 3.0, 2.0, 4.0, 1.0])) == 2
-    with pytest.raises(ValueError, match="L >= 2"):
-        decreasing_steps(torch.tensor([1.0]))
-    with pytest.raises(ValueError, match="NaN"):
-        decreasing_steps(torch.tensor([1.0, float("nan")]))
 
 
 def test_sweep_feeds_unreliability_spearman():

@@ -16,15 +16,6 @@ def _label(method: str) -> str:
     return METHOD_LABELS.get(method, method)
 
 
-def verdict_markdown(result: dict) -> str:
-    """"**holds**: <text>" (the verdict in bold), or the reason in italics when not measured."""
-    if "verdict" not in result or "text" not in result:
-        raise ValueError("a claim result needs 'verdict' and 'text'")
-    if result["verdict"] == "not measured":
-        return f"*{result['text']}*"
-    return f"**{result['verdict']}**: {result['text']}"
-
-
 def accuracy_markdown(table: dict, not_best=("oracle",)) -> str:
     """Rows: protocol groups; columns: methods; cells "mean ± CI half-width" in points.  The best
     mean of each row is bold, leaving out ``not_best`` (the oracle sees the true levels)."""
@@ -70,20 +61,6 @@ def spearman_markdown(table: dict, methods: list[str]) -> str:
                     cells.append(f"{s['mean']:+.2f} ± {(s['high'] - s['low']) / 2:.2f}")
             rows.append([f"{mod}, {rng}", *cells])
     return markdown_table(["modality, levels", *map(_label, methods)], rows)
-
-
-def suppression_markdown(result: dict, top: int = 5) -> str:
-    """The ``top`` protocols where naive dynamic fusion falls furthest below static fusion, with
-    UDML against both there."""
-    rows = sorted(result["rows"], key=lambda r: r["naive_vs_static"]["diff"])[:top]
-    body = []
-    for r in rows:
-        holm = r["naive_vs_static"].get("p_holm", math.nan)
-        body.append([f"{r['kind']} {r['protocol']}", fmt_diff(r["naive_vs_static"]),
-                     "" if math.isnan(holm) else f"{holm:.3f}", fmt_diff(r["fix_vs_static"]),
-                     fmt_diff(r["fix_vs_naive"])])
-    return markdown_table(["protocol", "naive − static", "Holm p", "UDML − static",
-                           "UDML − naive"], body)
 
 
 def dependency_markdown(results: dict) -> str:

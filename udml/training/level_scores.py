@@ -11,8 +11,8 @@ level l of a modality (higher = noisier):
 `collect_scores` runs a model over a split under a noise protocol and returns one `Predictions`
 per score whose ``unreliability`` field holds that score, so that
 `udml.training.evaluate.unreliability_spearman` applies unchanged. `level_sweep` corrupts one
-modality at every level 1..L in turn (the others clean), and `level_summary` /
-`decreasing_steps` describe a score level by level.
+modality at every level 1..L in turn (the others clean), and `level_summary` describes a score
+level by level.
 """
 from __future__ import annotations
 
@@ -101,12 +101,3 @@ def level_summary(score: Tensor, levels: Tensor, num_levels: int) -> dict[str, T
             q = torch.quantile(v, torch.tensor([0.25, 0.5, 0.75], dtype=torch.float64))
             stats["q25"][i], stats["median"][i], stats["q75"][i] = q
     return {**stats, "count": count}
-
-
-def decreasing_steps(means: Tensor) -> int:
-    """How many of the L - 1 steps l -> l + 1 lower the value: 0 for a non-decreasing curve."""
-    if means.dim() != 1 or means.numel() < 2:
-        raise ValueError(f"need a (L,) tensor with L >= 2, got shape {tuple(means.shape)}")
-    if torch.isnan(means).any():
-        raise ValueError("means contain NaN (a level without samples)")
-    return int((means[1:] < means[:-1]).sum())
