@@ -32,8 +32,9 @@ from ..corrupt.families import FAMILY_NAMES
 from ..experiments.files import Results
 from ..models.dynamic import ROBUST
 from .comparisons import compare, find_results, load_experiment
-from .stats import holm
 from .queries import num_levels
+from .stats import holm
+
 
 def _values(rows: pd.DataFrame, **where) -> dict[int, float]:
     """{seed: value} of the rows matching ``where`` (column: value)."""

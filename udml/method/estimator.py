@@ -10,6 +10,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from ..config import ESTIMATOR_INPUTS
+
 
 def level_from_output(g: Tensor) -> Tensor:
     """The estimator's output form: raw output g (B, 1) -> s = exp(0.5 g) (B,), the predicted
@@ -17,7 +19,7 @@ def level_from_output(g: Tensor) -> Tensor:
     return torch.exp(0.5 * g.squeeze(1).clamp(max=20.0))
 
 
-READS = ("sigma", "log_sigma", "embedding", "features")
+READS = ESTIMATOR_INPUTS  # what g_m may read (`udml.config.ModelConfig.estimator_input`)
 
 
 def input_dim(reads: str, latent_dim: int, feature_dim: int) -> int:
