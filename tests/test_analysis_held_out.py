@@ -48,7 +48,7 @@ def test_the_table_pairs_over_seeds_and_reads_the_weights():
                 & (table.modality == "a")].iloc[0]
     assert row["top"] == pytest.approx(0.85)
     assert row["vs_static"] == pytest.approx(0.25)
-    assert row["fallback"] == pytest.approx(0.85 - 0.85)
+    assert row["fallback"] == pytest.approx(0.85 - 0.85) and row["branch"] == pytest.approx(0.3)
     assert row["kept"] == pytest.approx(0.1 / 1.9)          # udml-r: w_m z_m
     assert row["kept_seen"] == pytest.approx(0.1 / 1.9)
     assert row["spearman"] == pytest.approx(0.7)

@@ -6,6 +6,8 @@ family, method and modality m (means over seeds; the variant "held out: f" holds
     spearman    the score's Spearman with the level under the random protocol of f (s_hat for
                 the estimator methods); above 0 the score rises with the damage
     top         accuracy with m destroyed by f (``one:m@L``)
+    branch      the accuracy of m's own branch there: how much of m the damage left (near
+                chance: m is destroyed in fact, not only in name)
     fallback    top - the accuracy of the other modality's own branch under the same protocol
                 (two modalities): 0 when the fusion falls back fully on what still works
     vs_static   top - static's top, paired over seeds; likewise vs_naive
@@ -92,6 +94,9 @@ def held_out_table(merged: Results) -> pd.DataFrame:
                 rho = _values(rows, method=meth, kind=family, modality=m, range="all",
                               metric="spearman")
                 row["spearman"] = _mean(rho)
+                row["branch"] = _mean(_values(rows, method=meth, kind=family,
+                                              protocol=f"one:{m}@{top}", modality=m,
+                                              metric="unimodal_accuracy"))
                 if len(others) == 1:
                     branch = _values(rows, method=meth, kind=family, protocol=f"one:{m}@{top}",
                                      modality=others[0], metric="unimodal_accuracy")
