@@ -365,8 +365,9 @@ _ = glue("picked", Markdown(f"*{picked}*"))
 #
 # ## Results on the held-out families
 #
-# Everything below is on the **test** split of the experiment `held-out`, five seeds. The issue
-# we set ourselves has targets; for each held-out family and modality:
+# Everything below is on the **test** split of the experiment `held-out`, five seeds. A fusion
+# that holds on damage it never saw should meet these targets, for each held-out family and
+# modality:
 #
 # * the score's Spearman with the level above 0.5 (the estimate rises with damage it never saw);
 # * accuracy with the modality destroyed at least that of static and naive fusion (paired over
@@ -499,19 +500,67 @@ def findings(d: str, t: pd.DataFrame, merged) -> str:
     return "\n\n".join(parts)
 
 
+def reading(t: pd.DataFrame) -> str:
+    """Where UDML-R gains over static fusion with one modality destroyed and where it loses, with
+    how much of the destroyed modality the damage left (its own branch's accuracy)."""
+    r, st = t[t.method == "udml-r"], t[t.method == "static"]
+    by = r.groupby("family", sort=False)
+    gain = by["vs_static"].mean()
+    branch = st.groupby("family", sort=False)["branch"].min()
+    rho = by["spearman"].min()
+    wins, losses = gain[gain > 0].index.tolist(), gain[gain <= 0].index.tolist()
+
+    def listing(fams):
+        return ", ".join(f"{f} ({100 * gain[f]:+.1f} points; branch {100 * branch[f]:.0f} %, "
+                         f"ρ {rho[f]:.2f})" for f in fams) or "none"
+    return (f"UDML-R is above static fusion with one modality destroyed (mean over the two "
+            f"modalities) under {listing(wins)}; at or below it under {listing(losses)}.")
+
+
+def kept_text(t: pd.DataFrame) -> str:
+    """The scale a destroyed modality keeps under UDML-R where its estimate follows the held-out
+    family (ρ > 0.5 on that modality) and where it does not."""
+    r = t[t.method == "udml-r"]
+    read, unread = r[r.spearman > 0.5].kept, r[r.spearman <= 0.5].kept
+    span = lambda v: f"{v.min():.2f} to {v.max():.2f}" if len(v) else "nothing"  # noqa: E731
+    return (f"{span(read)} of a clean one's scale where the estimate follows the damage "
+            f"(ρ > 0.5, {len(read)} family-modality pairs), {span(unread)} where it does not")
+
+
 for d, t in tables.items():
     glue(f"findings_{d}", Markdown(findings(d, t, held[d])))
+    glue(f"reading_{d}", Markdown(reading(t)))
+    glue(f"kept_{d}", Markdown(kept_text(t)))
 cost = {d: m.rows[m.rows.metric == "cpu_seconds"]["value"].sum() / 60 for d, m in held.items()}
 jobs = {d: int((m.rows.metric == "cpu_seconds").sum()) for d, m in held.items()}
 glue("cost_text", Markdown(", ".join(f"{d} {cost[d]:.0f} CPU-minutes for {jobs[d]} jobs"
                                      for d in held)))
 
 # %% [markdown]
-# On mfeat: {glue:md}`findings_mfeat`
+# On mfeat ({numref}`fig-rho-mfeat`, {numref}`fig-top-mfeat`): {glue:md}`findings_mfeat`
 #
-# On the synthetic set: {glue:md}`findings_synthetic`
+# On the synthetic set ({numref}`fig-rho-synthetic`, {numref}`fig-top-synthetic`):
+# {glue:md}`findings_synthetic`
 #
-# FINDINGS-PLACEHOLDER
+# **Where UDML-R holds and where it does not.** On mfeat: {glue:md}`reading_mfeat` On the
+# synthetic set: {glue:md}`reading_synthetic` ("branch" is the accuracy of the destroyed
+# modality's own branch under static fusion, the worse of the two modalities: how much of it the
+# damage left; ρ is UDML-R's worst.)
+#
+# Read the families where UDML-R holds against those where it does not. Noise, impulse and
+# distortion push entries *away* from their typical values, as most of the seen kinds do. Smear,
+# missing, dropout and resolution pull entries *towards* the typical value: a blur averages
+# neighbours, an occlusion or a dropout writes 0 (the mean of standardised data), a coarse grid
+# rounds most entries to 0. An input pulled towards the typical value looks clean to an
+# estimator that has learned "damage is unusual values". This is the paper's failure under blur
+# and occlusion (chapter 5) one level up: UDML-R learned what damage is from six families, and
+# reads the seventh only when it resembles them. Under the paper's UDML the estimate does not
+# follow any held-out family, though it trained on the same six: reading $\sigma$ at the paper's
+# $\beta$ is not enough.
+#
+# What a destroyed modality keeps under UDML-R: on mfeat {glue:md}`kept_mfeat`; on the synthetic
+# set {glue:md}`kept_synthetic`. And the fix is not free: on clean data UDML-R is a little below
+# the paper's UDML (the last sentence of each finding above).
 #
 # ## Do UDML-R's scores decide more?
 #
@@ -531,8 +580,37 @@ display(Markdown(markdown_table(["dataset", "held out", "method", "accuracy (%)"
                                  "drop when permuted (points)", "gain of the oracle (points)"],
                                 perm_rows, "lllrrr")))
 
+
+def permutation_finding(merged) -> str:
+    """Per method: the range of the drop when permuted and of the oracle's gain over the held-out
+    families, and how many drops exceed the seed spread."""
+    p = held_out_permutation(merged)
+    parts = []
+    for meth in ("udml-r", "udml", "naive"):
+        me = p[p.method == meth]
+        drops = [d["diff"] for d in me["drop"]]
+        gains = [g["diff"] for g in me["gain"] if g is not None]
+        beyond = sum(d["exceeds"] and d["diff"] > 0 for d in me["drop"])
+        parts.append(f"{method_label(meth)}: permuting costs {100 * min(drops):+.1f} to "
+                     f"{100 * max(drops):+.1f} points ({beyond} of {len(drops)} families beyond "
+                     f"the spread), the true level would change its accuracy by "
+                     f"{100 * min(gains):+.1f} to {100 * max(gains):+.1f}")
+    return "; ".join(parts) + "."
+
+
+for d, merged in held.items():
+    glue(f"perm_{d}", Markdown(permutation_finding(merged)))
+
 # %% [markdown]
-# PERMUTATION-PLACEHOLDER
+# On mfeat: {glue:md}`perm_mfeat` On the synthetic set: {glue:md}`perm_synthetic`
+#
+# Two things stand out. UDML-R's scores decide: permuting them across the test examples costs
+# accuracy on held-out damage, where the paper's UDML and naive fusion lose nothing, because
+# their estimates carry nothing about damage they never saw. And for UDML-R the true level in the
+# same formula is *not* a better score than its own estimate: the level says how hard the damage
+# was applied, the estimate reads how much of the modality it left, and the second is what the
+# weights need. For the paper's UDML the true level would still gain accuracy on the families
+# that hurt most.
 #
 # ## What we learned
 #
