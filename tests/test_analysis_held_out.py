@@ -89,3 +89,20 @@ def test_the_comparison_at_every_protocol_is_holm_corrected():
     assert not table["below"].any()
     with pytest.raises(ValueError, match="no held-out family with both"):
         held_out_comparison(toy(), "static", "tmc")
+
+
+def test_the_permutation_test_pairs_the_protocols_it_ran_under():
+    from udml.analysis.held_out import held_out_permutation
+    res = toy()
+    acc = res.rows[(res.rows.metric == "accuracy") & (res.rows.method == "udml-r")
+                   & (res.rows.protocol == f"one:a@{TOP}")]
+    extra = [acc.assign(metric="accuracy_permuted", value=acc.value - 0.1),
+             acc.assign(metric="accuracy_oracle", value=acc.value + 0.05)]
+    res = Results(frame(pd.concat([res.rows, *extra], ignore_index=True)), res.record)
+    table = held_out_permutation(res, methods=("udml-r", "static"))
+    assert list(table.method) == ["udml-r"] * len(HELD)       # static has no permuted rows
+    row = table.iloc[0]
+    assert row["accuracy"] == pytest.approx(0.85)             # one:a@3 only, where it ran
+    assert row["drop"]["diff"] == pytest.approx(0.1) and row["gain"]["diff"] == pytest.approx(0.05)
+    with pytest.raises(ValueError, match="no permutation test"):
+        held_out_permutation(toy())

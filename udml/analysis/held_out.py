@@ -116,6 +116,17 @@ def held_out_table(merged: Results) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+def _held_out_noisy(merged: Results):
+    """(family, rows) per variant that holds a family out: the rows of that family's noisy
+    protocols (every one but clean) under that variant."""
+    for variant, cfg in merged["config"]["variants"].items():
+        family = cfg["train"].get("held_out")
+        if family:
+            rows = merged.rows
+            yield family, rows[(rows["variant"] == variant) & (rows["kind"] == family)
+                               & (rows["protocol"] != "clean")]
+
+
 def held_out_comparison(merged: Results, method: str, base: str) -> pd.DataFrame:
     """``method`` against ``base`` on every noisy protocol of each held-out family (each modality
     alone and all modalities at every level, and the random protocol), paired over seeds, with
@@ -123,13 +134,8 @@ def held_out_comparison(merged: Results, method: str, base: str) -> pd.DataFrame
     the mean difference, its 95 % CI, the raw and the Holm-adjusted p-value, and "below" (the CI
     excludes 0 on the negative side and the adjusted p < 0.05)."""
     out = []
-    for variant, cfg in merged["config"]["variants"].items():
-        family = cfg["train"].get("held_out")
-        if not family:
-            continue
-        rows = merged.rows[(merged.rows["variant"] == variant) & (merged.rows["kind"] == family)
-                           & (merged.rows["metric"] == "accuracy")
-                           & (merged.rows["protocol"] != "clean")]
+    for family, noisy in _held_out_noisy(merged):
+        rows = noisy[noisy["metric"] == "accuracy"]
         for protocol in dict.fromkeys(rows["protocol"]):
             at = rows[rows["protocol"] == protocol]
             a, b = (dict(zip(at["seed"][at["method"] == m].astype(int),
@@ -156,25 +162,19 @@ def held_out_permutation(merged: Results, methods=("naive", "udml", "udml-r")) -
     permuted and the gain of the oracle control, each paired over seeds (`compare` dicts: "diff",
     "low", "high", "exceeds")."""
     out = []
-    for variant, cfg in merged["config"]["variants"].items():
-        family = cfg["train"].get("held_out")
-        if not family:
-            continue
-        rows = merged.rows[(merged.rows["variant"] == variant) & (merged.rows["kind"] == family)
-                           & (merged.rows["protocol"] != "clean")]
-
-        def per_seed(method: str, metric: str) -> dict[int, float]:
-            part = rows[(rows["method"] == method) & (rows["metric"] == metric)]
-            return part.groupby("seed")["value"].mean().to_dict()
-
+    for family, rows in _held_out_noisy(merged):
         for method in methods:
-            acc = per_seed(method, "accuracy")
-            permuted, oracle = per_seed(method, "accuracy_permuted"), per_seed(
-                method, "accuracy_oracle")
-            if not acc or not permuted:
+            wide = rows[rows["method"] == method].pivot_table(
+                index=["seed", "protocol"], columns="metric", values="value")
+            if "accuracy_permuted" not in wide:
                 continue
+            wide = wide[wide["accuracy_permuted"].notna()]  # the protocols the test ran under
+            per_seed = wide.groupby(level="seed").mean()
+            acc = per_seed["accuracy"].to_dict()
+            oracle = (per_seed["accuracy_oracle"].dropna().to_dict()
+                      if "accuracy_oracle" in per_seed else {})
             out.append({"family": family, "method": method, "accuracy": _mean(acc),
-                        "drop": compare(acc, permuted),
+                        "drop": compare(acc, per_seed["accuracy_permuted"].to_dict()),
                         "gain": compare(oracle, acc) if oracle else None})
     if not out:
         raise ValueError(f"{merged['dataset']}: no permutation test of a held-out family in the "
