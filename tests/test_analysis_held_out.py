@@ -106,3 +106,13 @@ def test_the_permutation_test_pairs_the_protocols_it_ran_under():
     assert row["drop"]["diff"] == pytest.approx(0.1) and row["gain"]["diff"] == pytest.approx(0.05)
     with pytest.raises(ValueError, match="no permutation test"):
         held_out_permutation(toy())
+
+
+def test_the_command_prints_the_table_of_a_folder(tmp_path, capsys):
+    from udml.analysis.held_out import main
+    from udml.experiments.files import write_table
+    res = toy()
+    write_table(tmp_path / "toy.parquet", res.rows, res.record)
+    assert main([str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("toy:") and "udml-r" in out and "smear" in out
