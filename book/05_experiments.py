@@ -904,12 +904,6 @@ for dataset, merged in gamma.items():
 # dynamic method (static fusion, with no scores, is the negative case).
 
 # %% tags=["hide-input"]
-def pts(x: float) -> str:
-    """A difference in points, one decimal, without a sign on a zero."""
-    text = f"{100 * x:.1f}"
-    return "0.0" if text in ("-0.0", "0.0") else text
-
-
 perm_dir = root / "permutation"
 perm = load_experiment(perm_dir) if any(perm_dir.glob("*.parquet")) else {}
 PERM_METHODS = ["pe", "naive", "udml", "oracle", "qmf", "tmc"]
