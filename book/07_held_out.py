@@ -705,4 +705,4 @@ for d, merged in held.items():
 # %%
 run_time = report_time(started)
 # the chapter's run time, for the opening lines
-_ = glue("run_time", Markdown(f"{run_time:.0f} s"))
+_ = glue("run_time", Markdown(f"{run_time:.1f} s"))
