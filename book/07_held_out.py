@@ -266,9 +266,9 @@ _ = glue("beta_unseen_best", max(unseen_worst))
 # :name: fig-beta
 #
 # The KL weight $\beta$ on validation data, means over five seeds. Top: accuracy under the random
-# protocol (blue) and with the worse modality destroyed (red). Bottom: the largest share of a
-# clean modality's weight that a destroyed modality keeps (the dotted line is 0.1). Solid: the
-# paper's residual fusion; dashed: the plain rescaling.
+# protocol (blue) and with the worse modality destroyed (red). Bottom: the scale a destroyed
+# modality enters the fusion head with, over a clean one's (its kept scale; the dotted line is
+# 0.1). Solid: the paper's residual fusion; dashed: the plain rescaling.
 # ```
 #
 # What the measurement says:

@@ -21,8 +21,8 @@ from .style import apply_style, method_color, method_label
 def plot_beta_trade_off(rows: dict[str, list[dict]]) -> Figure:
     """Per dataset (a column), against beta on a log axis, for the residual (solid) and the
     plain (dashed) rescaling: top, the accuracy under the random protocol and with the worse
-    modality destroyed; bottom, the largest share of a clean modality's weight that a destroyed
-    modality keeps.  ``rows`` is {dataset: [{"beta", "rescaling", "random", "worst top", "kept"}]}
+    modality destroyed; bottom, the scale a destroyed modality enters the head with, over a clean
+    one's (the largest over the modalities: ``kept`` of `udml.analysis.calibration.beta_trade_off`).  ``rows`` is {dataset: [{"beta", "rescaling", "random", "worst top", "kept"}]}
     (means over seeds)."""
     if not isinstance(rows, dict) or not rows:
         raise ValueError("rows must be a non-empty {dataset: [row, ...]} dict")
@@ -47,7 +47,7 @@ def plot_beta_trade_off(rows: dict[str, list[dict]]) -> Figure:
         axes[0][j].set_title(dataset)
         axes[0][j].set_ylabel("validation accuracy (%)")
         axes[1][j].axhline(0.1, color="0.4", lw=0.8, ls=":")
-        axes[1][j].set_ylabel("weight kept by a destroyed modality")
+        axes[1][j].set_ylabel("scale kept by a destroyed modality")
         axes[1][j].set_xlabel(r"KL weight $\beta$")
         axes[1][j].set_xscale("log")
     axes[0][0].legend(fontsize=7)
