@@ -22,8 +22,9 @@ def plot_beta_trade_off(rows: dict[str, list[dict]]) -> Figure:
     """Per dataset (a column), against beta on a log axis, for the residual (solid) and the
     plain (dashed) rescaling: top, the accuracy under the random protocol and with the worse
     modality destroyed; bottom, the scale a destroyed modality enters the head with, over a clean
-    one's (the largest over the modalities: ``kept`` of `udml.analysis.calibration.beta_trade_off`).  ``rows`` is {dataset: [{"beta", "rescaling", "random", "worst top", "kept"}]}
-    (means over seeds)."""
+    one's (the largest over the modalities).  ``rows`` is {dataset: [{"beta", "rescaling",
+    "random", "worst top", "kept"}]}, means over seeds, as
+    `udml.analysis.calibration.beta_trade_off` gives them."""
     if not isinstance(rows, dict) or not rows:
         raise ValueError("rows must be a non-empty {dataset: [row, ...]} dict")
     apply_style()
