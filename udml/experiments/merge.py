@@ -33,7 +33,7 @@ def merge_runs(exp: Experiment, dataset: str, out_dir: str | Path = "results",
     ``<out>/<experiment>/<dataset>.parquet``."""
     if dataset not in exp.datasets:
         raise ValueError(f"experiment {exp.name!r} has no dataset {dataset!r}")
-    noise, data, envs, protocols, parts, training = {}, {}, [], {}, [], {}
+    noise, data, envs, by_variant, parts, training = {}, {}, [], {}, [], {}
     for job in (j for j in make_jobs(exp) if j.dataset == dataset):
         path = job.path(out_dir)
         if not path.is_file():
@@ -49,13 +49,12 @@ def merge_runs(exp: Experiment, dataset: str, out_dir: str | Path = "results",
         acc = run.rows[run.rows.metric == "accuracy"]
         for kind in dict.fromkeys(acc.kind):  # the training kind first, labels as evaluated
             order = acc.protocol[acc.kind == kind].tolist()
-            if protocols.setdefault(job.variant, {}).setdefault(kind, order) != order:
+            if by_variant.setdefault(job.variant, {}).setdefault(kind, order) != order:
                 raise ValueError(f"{path} was evaluated under other {kind} protocols than the "
                                  "other runs of its variant (a variant that changes num_levels "
                                  "needs its own experiment)")
         parts.append(run.rows)
-    by_variant = protocols
-    protocols = dict(next(iter(by_variant.values())))
+    protocols = dict(next(iter(by_variant.values())))  # {kind: labels} of the first variant
     config = {"variants": {}, "noise": noise, "data": data,
               **({"training_noise": training} if training else {})}
     for v in exp.variants:
