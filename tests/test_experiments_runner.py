@@ -183,6 +183,24 @@ def test_stale_run_file_is_named(copy):
         sweep.run_experiment(changed, jobs=1, out_dir=copy, progress=False)
 
 
+def test_a_run_file_older_than_a_new_config_field_resumes(copy, monkeypatch):
+    """A field added to TrainConfig since a run file was written takes its default, which keeps
+    the old behaviour: the file is not stale and the job is not run again."""
+    old = copy / SMOKE.name / "runs" / "mfeat" / "default" / "static-seed0.parquet"
+    run = read_results(old)
+    record = copying.deepcopy(run.record)
+    del record["config"]["train"]["validate_every"]
+    write_table(old, run.rows, record)
+    calls = []
+    monkeypatch.setattr(sweep, "run_job", replay(copy, calls))
+    sweep.run_experiment(SMOKE, jobs=1, out_dir=copy, progress=False)
+    assert ("static", 0) not in calls
+    record["config"]["train"]["unknown_field"] = 1
+    write_table(old, run.rows, record)
+    with pytest.raises(ValueError, match=r"stale run file .*static-seed0.*unknown_field"):
+        sweep.run_experiment(SMOKE, jobs=1, out_dir=copy, progress=False)
+
+
 def test_failed_job_is_reported_and_its_dataset_not_merged(copy, monkeypatch):
     (copy / SMOKE.name / "mfeat.parquet").unlink()
     (copy / SMOKE.name / "runs" / "mfeat" / "default" / "udml-seed1.parquet").unlink()

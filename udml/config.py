@@ -215,3 +215,11 @@ def config_from_dict(cls, d: dict):
 
 def config_to_dict(cfg) -> dict:
     return asdict(cfg)
+
+
+def as_read_today(cls, stored: dict) -> dict:
+    """A config stored in a results file as today's library reads it: fields added since it was
+    written take their defaults (which reproduce the old behaviour), so that comparing it with a
+    config of today counts only a changed value as a difference. A field that today's library no
+    longer knows is a clear error."""
+    return config_to_dict(config_from_dict(cls, stored))

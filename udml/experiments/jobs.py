@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..config import ModelConfig, TrainConfig, as_read_today
 from .files import Results, read_results
 from .registry import Experiment, slug
 
@@ -78,6 +79,13 @@ def load_run(job: Job, path: Path) -> Results:
                          "that job.")
     want = {**job.describe(), **job.config}
     have = {**rec["job"], **{k: rec["config"].get(k) for k in job.config}}
+    for key, cls in (("model", ModelConfig), ("train", TrainConfig)):
+        if isinstance(have.get(key), dict):  # fields added since the file was written: defaults
+            try:
+                have[key] = as_read_today(cls, have[key])
+            except (TypeError, ValueError) as err:
+                raise ValueError(f"stale run file {path}: its {key} config no longer reads "
+                                 f"({err}). Delete it, or rerun with --no-resume.") from None
     diff = sorted(k for k in want if want[k] != have.get(k))
     if diff:
         raise ValueError(f"stale run file {path}: it was made with a different {diff} than the "
