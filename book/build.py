@@ -7,10 +7,14 @@
     python book/build.py --chapters 02_estimator --no-render  # execute one chapter only
     python book/build.py --no-execute --strict                # render the stored outputs only
     python book/build.py --refresh           # maintainers: rewrite the committed outputs
+    python book/build.py --jobs 1            # one chapter at a time (default: one per core)
 
 Chapters are the notebooks listed in ``_toc.yml``. Each one is executed by papermill with the
 parameters ``device``, ``seed`` and ``profile`` injected after its ``parameters`` cell, and its
 wall time is recorded in ``book/_timings.json`` of the folder that holds the executed copies.
+The chapters are independent and each runs torch on one thread on the CPU, so ``--jobs``
+chapters (default: one per core) run at once, each in its own process, the longest of the last
+run first; their outputs do not depend on it.
 
 Where the executed notebooks go: a run never modifies the tracked files of the checkout.
 ``_config.yml``, ``_toc.yml`` and ``book/`` are copied to ``--out`` (default
@@ -38,6 +42,8 @@ import shutil
 import subprocess
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from multiprocessing import get_context
 from pathlib import Path
 
 import nbformat
@@ -80,7 +86,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--no-render", action="store_true", help="execute only, do not build HTML")
     parser.add_argument("--strict", action="store_true",
                         help="build with -W -n --keep-going --all (warnings are errors)")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                        help="chapters executed at once, each in its own process (default: the "
+                             "number of cores, %(default)s here)")
     args = parser.parse_args(argv)
+    if args.jobs < 1:
+        parser.error(f"--jobs must be at least 1, got {args.jobs}")
     if args.seed < 0:
         parser.error(f"--seed must be non-negative, got {args.seed}")
     if args.no_execute and args.no_render:
@@ -208,9 +219,32 @@ def execute(source: Path, target: Path, partial: Path, parameters: dict, kernel:
     return seconds
 
 
-def write_timings(path: Path, results: dict[str, dict], render_seconds: float | None) -> None:
+def longest_first(chapters: list[Path], timings: Path) -> list[Path]:
+    """``chapters`` ordered by their time in the last run (longest first, unknown ones first),
+    so that running several at once ends soonest; ties keep the book's order."""
+    try:
+        seconds = json.loads(timings.read_text(encoding="utf-8"))["chapters"]
+    except (OSError, ValueError, KeyError, TypeError):
+        seconds = {}
+    last = {p: seconds.get(str(bookinfo.relative(p)), {}).get("seconds", float("inf"))
+            for p in chapters}
+    return sorted(chapters, key=lambda p: -last[p])
+
+
+def run_chapter(*args) -> tuple[float | None, str | None]:
+    """`execute` in a worker process: (seconds, None), or (None, the failure's message); the
+    failure travels as text, not as an exception of this script's class."""
+    try:
+        return execute(*args), None
+    except ChapterFailed as error:
+        return None, str(error)
+
+
+def write_timings(path: Path, results: dict[str, dict], render_seconds: float | None,
+                  run: dict | None = None) -> None:
     """Merge this run's chapter times into the timings file (other chapters' entries stay,
-    entries of chapters no longer in the toc go)."""
+    entries of chapters no longer in the toc go); ``run``: the run's wall time of execution and
+    its --jobs."""
     data = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
     data.setdefault("chapters", {}).update(results)
     if path.resolve() == (ROOT / TIMINGS).resolve():
@@ -220,6 +254,8 @@ def write_timings(path: Path, results: dict[str, dict], render_seconds: float | 
                        "cpus": os.cpu_count(), "python": platform.python_version()}
     if render_seconds is not None:
         data["render_seconds"] = round(render_seconds, 2)
+    if run is not None:
+        data["last_run"] = {"chapters": len(results), **run}
     data["chapters"] = dict(sorted(data["chapters"].items()))
     path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
 
@@ -278,28 +314,37 @@ def main(argv: list[str] | None = None) -> int:
         if not args.no_execute:
             print(f"executing {len(chapters)} chapter(s) with {parameters} (device: {device}) "
                   f"{'in place' if in_place else 'into ' + str(root)}", flush=True)
-        for number, chapter in enumerate([] if args.no_execute else chapters, start=1):
-            name = bookinfo.relative(chapter)
+        todo = [] if args.no_execute else longest_first(chapters, ROOT / TIMINGS)
+        for chapter in todo:
             missing = set(defaults) - set(parameter_defaults(chapter))
             if missing:
-                raise ChapterFailed(f"{name}: its parameters cell does not define "
-                                    f"{sorted(missing)}")
-            target = root / name
-            partial = (ROOT / "_build" / "partial" / chapter.name) if in_place else target
-            step = f"[{number}/{len(chapters)}] {name}"
-            print(f"{step}: running", flush=True)
-            try:
-                seconds = execute(target, target, partial, parameters, args.kernel, timeout,
-                                  in_place)
-            except ChapterFailed as error:
-                print(f"{step}: FAILED", flush=True)
-                print(f"error: {error}", file=sys.stderr, flush=True)
-                failures.append(name)
-                results[name] = {"status": "failed", **parameters, "device": device}
-                continue
-            print(f"{step}: ok, {seconds:.1f} s", flush=True)
-            results[name] = {"status": "ok", "seconds": round(seconds, 2), **parameters,
-                             "device": device}
+                raise ChapterFailed(f"{bookinfo.relative(chapter)}: its parameters cell does "
+                                    f"not define {sorted(missing)}")
+        context = get_context("spawn")  # a fresh interpreter per worker: no state of this one
+        started = time.perf_counter()
+        with ProcessPoolExecutor(max_workers=max(1, min(args.jobs, len(todo))),
+                                 mp_context=context) as pool:
+            running = {}
+            for number, chapter in enumerate(todo, start=1):
+                name = bookinfo.relative(chapter)
+                target = root / name
+                partial = (ROOT / "_build" / "partial" / chapter.name) if in_place else target
+                running[pool.submit(run_chapter, target, target, partial, parameters, args.kernel,
+                                    timeout, in_place)] = (name, f"[{number}/{len(todo)}] {name}")
+                print(f"[{number}/{len(todo)}] {name}: queued", flush=True)
+            for future in as_completed(running):
+                name, step = running[future]
+                seconds, error = future.result()
+                if error is not None:
+                    print(f"{step}: FAILED", flush=True)
+                    print(f"error: {error}", file=sys.stderr, flush=True)
+                    failures.append(name)
+                    results[name] = {"status": "failed", **parameters, "device": device}
+                    continue
+                print(f"{step}: ok, {seconds:.1f} s", flush=True)
+                results[name] = {"status": "ok", "seconds": round(seconds, 2), **parameters,
+                                 "device": device}
+        run = {"jobs": min(args.jobs, len(todo)), "execute_seconds": round(time.perf_counter() - started, 2)}
         if failures:
             write_timings(root / TIMINGS, results, None)
             print(f"error: {len(failures)} chapter(s) failed: {', '.join(failures)}; "
@@ -307,13 +352,15 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         render_seconds = None if args.no_render else render(root, args.strict, html_base)
         if results:
-            write_timings(root / TIMINGS, results, render_seconds)
+            write_timings(root / TIMINGS, results, render_seconds, run)
     except ChapterFailed as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     total = sum(entry.get("seconds", 0) for entry in results.values())
     if results:
-        print(f"executed {len(results)} chapter(s) in {total:.1f} s; times in {root / TIMINGS}")
+        print(f"executed {len(results)} chapter(s) in {run['execute_seconds']:.1f} s with "
+              f"{run['jobs']} at once ({total:.1f} s of chapter time); times in "
+              f"{root / TIMINGS}")
     if render_seconds is not None:
         print(f"rendered in {render_seconds:.1f} s: "
               f"{html_base / '_build' / 'html' / 'index.html'}")

@@ -3,7 +3,8 @@ summaries can be worked out by hand: two modalities a and b, three levels, three
 import pandas as pd
 import pytest
 
-from udml.analysis.held_out import chosen_reads, held_out_table, reads_choice
+from udml.analysis.held_out import (chosen_epochs, chosen_reads, epochs_choice, held_out_table,
+                                    reads_choice)
 from udml.corrupt.families import FAMILY_NAMES
 from udml.experiments.files import Results, frame
 
@@ -116,3 +117,33 @@ def test_the_command_prints_the_table_of_a_folder(tmp_path, capsys):
     assert main([str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert out.startswith("toy:") and "udml-r" in out and "smear" in out
+
+
+def budget_file(clean: dict) -> Results:
+    """A file of `held-out-av-budget`: {(epochs, method): [clean accuracy per seed]}, one family."""
+    rows, variants = [], {}
+    for (epochs, method), accs in clean.items():
+        variant = f"held out: noise, {epochs} epochs"
+        variants[variant] = {"model": {}, "train": {"held_out": "noise", "epochs": epochs}}
+        rows += [{"dataset": "toy", "variant": variant, "method": method, "kind": "gaussian",
+                  "protocol": "clean", "seed": seed, "metric": "accuracy", "value": a}
+                 for seed, a in enumerate(accs)]
+    return Results(pd.DataFrame(rows), {"dataset": "toy", "config": {"variants": variants}})
+
+
+def test_the_budget_is_the_fewest_epochs_within_half_a_point_of_udml():
+    res = budget_file({(6, "udml"): [0.99, 0.99], (6, "udml-r"): [0.5, 0.6],
+                       (12, "udml"): [0.99, 0.99], (12, "udml-r"): [0.99, 0.982],
+                       (18, "udml"): [0.99, 0.99], (18, "udml-r"): [1.0, 0.99]})
+    table = epochs_choice(res)
+    assert list(table.epochs) == [6, 12, 18]
+    assert table.gap.iloc[0] == pytest.approx(-0.44)
+    assert chosen_epochs(table) == 12  # -0.004 is within half a point; 18 is better but longer
+    assert chosen_epochs(table, tolerance=0.001) == 18
+    far = table.assign(gap=[-0.4, -0.1, -0.2])
+    assert chosen_epochs(far) == 12  # none within: the smallest gap
+
+
+def test_a_budget_file_without_udml_r_is_refused():
+    with pytest.raises(ValueError, match=r"no \['udml-r'\]"):
+        epochs_choice(budget_file({(6, "udml"): [0.9]}))

@@ -2,7 +2,7 @@ import pandas as pd
 import pytest
 from _toy_results import SEEDS, toy_merged
 
-from udml.analysis.permutation import permutation_markdown, permutation_table
+from udml.analysis.permutation import permutation_finding, permutation_markdown, permutation_table
 from udml.experiments.files import Results, frame
 
 ACC = [0.9, 0.8, 0.85]
@@ -66,3 +66,29 @@ def test_the_command_prints_the_table_of_a_folder(merged, tmp_path, capsys):
     assert main([str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert out.startswith(f"{tmp_path}:") and "| toy | udml | random |" in out
+
+
+def test_the_findings_in_sentences(merged):
+    text = permutation_finding(permutation_table(merged), label=str.upper, rivals=("static",))
+    assert "costs (in points) UDML +20.0; beyond the seed spread for UDML." in text
+    assert "STATIC" not in text.split(".")[0]  # no scores, no drop
+    assert "permuting the scores of UDML and STATIC costs nothing beyond the spread" in text
+    assert "changes UDML's accuracy by +6.0 to +6.0 points" in text
+
+
+def cell(drop, exceeds=True, gain=None):
+    return {"drop": {"diff": drop, "exceeds": exceeds},
+            "gain": None if gain is None else {"diff": gain, "exceeds": True}}
+
+
+def test_a_score_that_points_the_wrong_way_is_named():
+    table = {"groups": ["random", "unseen: blur", "unseen: fog"], "methods": ["udml", "naive"],
+             "cells": {"random": {"udml": cell(0.01, False, 0.02), "naive": cell(0.0, False)},
+                       "unseen: blur": {"udml": cell(-0.03, True, 0.08), "naive": cell(-0.01)},
+                       "unseen: fog": {"udml": cell(-0.03, False, 0.01), "naive": cell(0.0)}}}
+    text = permutation_finding(table)
+    assert "beyond the seed spread for none of them" in text
+    assert "*raises* accuracy in 2 of 4 cases beyond the spread" in text
+    assert "by +1.0 to +8.0 points" in text
+    with pytest.raises(ValueError, match="needs 'tmc'"):
+        permutation_finding(table, main="tmc")

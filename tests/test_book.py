@@ -226,12 +226,24 @@ def test_select_names_unknown_chapters():
         build.select(CHAPTERS, ["no_such_chapter"])
 
 
+def test_the_longest_chapter_of_the_last_run_starts_first(tmp_path):
+    a, b, c = CHAPTERS[:3]
+    timings = tmp_path / "t.json"
+    timings.write_text(json.dumps({"chapters": {str(build.bookinfo.relative(a)): {"seconds": 5},
+                                                str(build.bookinfo.relative(b)): {"seconds": 50}}}))
+    assert build.longest_first([a, b, c], timings) == [c, b, a]  # c has no time: first
+    assert build.longest_first([a, b, c], tmp_path / "none.json") == [a, b, c]
+
+
 def test_build_rejects_negative_seed_and_empty_work(capsys):
     with pytest.raises(SystemExit):
         build.parse_args(["--seed", "-1"])
     with pytest.raises(SystemExit):
         build.parse_args(["--no-execute", "--no-render"])
     assert "leaves nothing to do" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        build.parse_args(["--jobs", "0"])
+    assert "--jobs must be at least 1" in capsys.readouterr().err
 
 
 # --- configuration, vendored files, sanitisers -------------------------------------------------

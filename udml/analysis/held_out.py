@@ -22,6 +22,7 @@ and per family and method the clean and the random-protocol accuracy of f.
     held_out_comparison(merged, method, base)   paired over seeds at every level, Holm-corrected
     held_out_permutation(merged)  the permutation test on each held-out family
     reads_choice(results)         what UDML-R's estimator reads, chosen on validation data
+    epochs_choice(merged)         the epochs of `held-out-av`, chosen on validation data
     python -m udml.analysis.held_out [FOLDER]     prints it (default: results/held-out)
 """
 from __future__ import annotations
@@ -211,6 +212,34 @@ def reads_choice(results: dict[str, Results]) -> pd.DataFrame:
 def chosen_reads(table: pd.DataFrame) -> str:
     """The input of `reads_choice`'s table with the highest held-out accuracy over datasets."""
     return str(table.groupby("reads")["held_out_accuracy"].mean().idxmax())
+
+
+def epochs_choice(merged: Results) -> pd.DataFrame:
+    """The budget of `held-out-av`, from the experiment `held-out-av-budget` (validation split):
+    per number of epochs, UDML's and UDML-R's clean accuracy (means over held-out families and
+    seeds) and UDML-R's minus UDML's ("gap"), sorted by epochs."""
+    out = []
+    for variant, cfg in merged["config"]["variants"].items():
+        rows = merged.rows[(merged.rows["variant"] == variant)
+                           & (merged.rows["metric"] == "accuracy")
+                           & (merged.rows["protocol"] == "clean")]
+        for method, acc in rows.groupby("method")["value"]:
+            out.append({"epochs": cfg["train"]["epochs"], "method": method, "clean": acc.mean()})
+    if not out:
+        raise ValueError(f"{merged['dataset']}: no clean accuracy in the file")
+    table = pd.DataFrame(out).groupby(["epochs", "method"])["clean"].mean().unstack("method")
+    missing = {"udml", "udml-r"} - set(table.columns)
+    if missing:
+        raise ValueError(f"{merged['dataset']}: no {sorted(missing)} in the file")
+    return table.assign(gap=table["udml-r"] - table["udml"]).reset_index()
+
+
+def chosen_epochs(table: pd.DataFrame, tolerance: float = 0.005) -> int:
+    """The fewest epochs of `epochs_choice`'s table at which UDML-R's clean accuracy is within
+    ``tolerance`` of UDML's; where none is, the epochs with the smallest gap."""
+    close = table[table["gap"] >= -tolerance]
+    row = close.iloc[0] if len(close) else table.loc[table["gap"].idxmax()]
+    return int(row["epochs"])
 
 
 def main(argv: list[str] | None = None) -> int:

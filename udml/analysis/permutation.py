@@ -14,6 +14,7 @@ method, whose score is the level, has no gain.
 
     permutation_table(merged)                  {"groups", "methods", "cells"} of one dataset
     permutation_markdown(load_experiment("results/permutation"))    the note's table
+    permutation_finding(table)                 the findings of one dataset in sentences
     python -m udml.analysis.permutation [FOLDER ...]     prints it (default: the committed
                                                          results/permutation and
                                                          results/permutation-av, where present)
@@ -61,6 +62,40 @@ def permutation_table(merged: Results, methods=None, variant: str = DEFAULT_VARI
     cells = {g: {m: permutation_cell(merged, m, ps, variant) for m in methods}
              for g, ps in groups.items()}
     return {"groups": list(groups), "methods": methods, "cells": cells}
+
+
+def permutation_finding(table: dict, label=str, main: str = "udml",
+                        rivals=("naive", "pe", "tmc")) -> str:
+    """The findings of one `permutation_table` in sentences: what permuting the scores costs
+    ``main`` and its ``rivals`` under the random protocol (and which drops exceed the seed
+    spread); under the unseen kinds, whether permuting the scores of ``main`` or the first rival
+    *raises* accuracy beyond the spread (the score points the wrong way), and the range of the
+    oracle's gain for ``main``. ``label`` names a method in the text."""
+    cells = table["cells"]
+    methods = [m for m in (main, *rivals) if m in table["methods"]]
+    if main not in methods or "random" not in cells:
+        raise ValueError(f"the table needs {main!r} and the random protocol group")
+    drop = {m: cells["random"][m]["drop"] for m in methods}
+    costs = ", ".join(f"{label(m)} {100 * drop[m]['diff']:+.1f}" for m in methods if drop[m])
+    beyond = [label(m) for m in methods if drop[m] and drop[m]["exceeds"]]
+    text = (f"Under the random protocol, permuting the scores costs (in points) {costs}; beyond "
+            f"the seed spread for {', '.join(beyond) or 'none of them'}.")
+    unseen = [g for g in table["groups"] if g.startswith("unseen: ")]
+    if not unseen:
+        return text
+    pair = methods[:2]
+    wrong = [(g, m) for g in unseen for m in pair if cells[g][m]["drop"]
+             and cells[g][m]["drop"]["diff"] < 0 and cells[g][m]["drop"]["exceeds"]]
+    gains = [cells[g][main]["gain"]["diff"] for g in unseen if cells[g][main]["gain"]]
+    who = " and ".join(label(m) for m in pair)
+    text += (f" Under the unseen kinds, permuting the scores of {who} "
+             + (f"*raises* accuracy in {len(wrong)} of {len(unseen) * len(pair)} cases beyond "
+                "the spread: there the scores point the wrong way"
+                if wrong else "costs nothing beyond the spread"))
+    if gains:
+        text += (f", while the true level in the same formula changes {label(main)}'s accuracy "
+                 f"by {100 * min(gains):+.1f} to {100 * max(gains):+.1f} points")
+    return text + "."
 
 
 def permutation_markdown(results: dict[str, Results], methods=None,
