@@ -34,6 +34,7 @@ def _load(name: str):
 
 colab = _load("colab")
 build = _load("build")
+measure = _load("measure")
 check_rendered = _load("check_rendered")
 CHAPTERS = bookinfo.chapters()
 
@@ -114,6 +115,26 @@ def test_chapter_widgets_need_no_output_widget(chapter):
 
 def test_colab_check_passes_on_the_book():
     assert colab.check() == []
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
+def test_chapter_is_readable_in_one_sitting(chapter):
+    counts = measure.measure(chapter)
+    assert counts["words"] <= measure.MAX_WORDS, f"{chapter.name}: {counts['words']} words"
+    assert counts["tables"] <= measure.MAX_TABLES, f"{chapter.name}: {counts['tables']} tables"
+    nb = nbformat.read(chapter, as_version=4)
+    for cell in nb.cells:  # every figure numbered (a name to refer to) and captioned
+        for block in re.findall(r"```\{glue:figure\}[^\n]*\n(.*?)```", cell.source, re.S):
+            assert ":name:" in block, f"{chapter.name}: a figure without :name:"
+            caption = [ln for ln in block.splitlines() if ln.strip() and not ln.startswith(":")]
+            assert caption, f"{chapter.name}: a figure without a caption"
+
+
+def test_measure_counts_prose_tables_and_captions():
+    text = ("Two words.\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n```python\nx = 1\n```\n"
+            "```{glue:figure} f\n:name: f\n\nA caption here.\n```\n| c |\n")
+    prose, tables = measure.split_markdown(text)
+    assert measure.words(prose) == 5 and tables == 2
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
