@@ -62,7 +62,7 @@ from IPython.display import Markdown, display
 
 import udml
 from udml.analysis import claims
-from udml.analysis.permutation import permutation_table
+from udml.analysis.permutation import permutation_finding, permutation_table
 from udml.analysis.calibration import (calibration_rows, dominance_rows, score_means,
                                        top_level_weight_ratio)
 from udml.analysis.comparisons import (accuracy_table, find_results, fmt_diff, has_method,
@@ -71,12 +71,12 @@ from udml.analysis.comparisons import (accuracy_table, find_results, fmt_diff, h
 from udml.config import METHODS
 from udml.corrupt import protocol_from_string
 from udml.experiments.jobs import SEEN_KIND
-from udml.experiments.registry import get_experiment
+from udml.experiments.registry import DATASET_NAMES, get_experiment
 from udml.book.notebook import glue, glue_figure, report_time, setup
 from udml.plotting import experiments as plots
 from udml.plotting import experiments_tables as tables
 from udml.plotting import permutation as perm_plots
-from udml.plotting.style import METHOD_LABELS
+from udml.plotting.style import METHOD_LABELS, method_label
 from udml.experiments.reproduce import find_job, rerun, rerun_difference
 from udml.experiments.files import read_results
 from udml.experiments.runner import make_jobs, run_experiment
@@ -914,26 +914,11 @@ if perm:
         fig = perm_plots.plot_permutation(ptable, [g for g in PERM_GROUPS
                                                    if g in ptable["groups"]])
         glue_figure(f"fig-permutation-{key(dataset)}", fig)
-        cells = ptable["cells"]
-        decide = [m for m in ("naive", "udml") if cells["random"][m]["drop"]["exceeds"]]
-        wrong = [(g, m) for g in PERM_GROUPS[1:] if g in cells for m in ("naive", "udml")
-                 if cells[g][m]["drop"]["diff"] < 0 and cells[g][m]["drop"]["exceeds"]]
-        gains = [cells[g]["udml"]["gain"]["diff"] for g in PERM_GROUPS[1:] if g in cells]
-        glue(f"perm_finding_{key(dataset)}", Markdown(
-            f"Under the random protocol, permuting the scores costs UDML "
-            f"{pts(cells['random']['udml']['drop']['diff'])} points and naive fusion "
-            f"{pts(cells['random']['naive']['drop']['diff'])} (beyond the seed spread for "
-            f"{', '.join(decide) or 'neither'}); PE's σ decides "
-            f"{pts(cells['random']['pe']['drop']['diff'])} points, TMC's evidence "
-            f"{pts(cells['random']['tmc']['drop']['diff'])}. Under the unseen kinds, "
-            + (f"permuting the estimate *raises* accuracy ({len(wrong)} of the naive and UDML "
-               f"cases beyond the spread): it points the wrong way, "
-               if wrong else "permuting the estimate costs nothing beyond the spread, ")
-            + f"while the true level in the same formula changes UDML's accuracy by "
-            f"{pts(min(gains))} to {pts(max(gains))} points."))
+        glue(f"perm_finding_{key(dataset)}",
+             Markdown(permutation_finding(ptable, method_label)))
 else:
     print("no results of the permutation experiment in this folder")
-    for dataset in ("mfeat", "synthetic"):
+    for dataset in DATASET_NAMES:
         glue(f"perm_finding_{key(dataset)}", Markdown("(not run in this folder)"))
 
 # %% [markdown]
@@ -947,6 +932,7 @@ else:
 # ```
 #
 # On mfeat ({numref}`fig-permutation-mfeat`): {glue:md}`perm_finding_mfeat`
+# On mfeat-all: {glue:md}`perm_finding_mfeat_all`
 # On the synthetic set: {glue:md}`perm_finding_synthetic`
 #
 # So the estimate does decide on the kind it was trained on, about as much as the true level does

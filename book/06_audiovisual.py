@@ -103,6 +103,7 @@ from udml.av.noise import GAUSSIAN_TOP
 from udml.av.profiles import REFERENCE as AV_REFERENCE
 from udml.av.reference import REFERENCE_CREMAD
 from udml.analysis.comparisons import find_results, load_experiment, series, summary, sweep_cost
+from udml.analysis.permutation import permutation_finding, permutation_table
 from udml.analysis.queries import values
 from udml.config import ModelConfig, TrainConfig
 from udml.corrupt import apply_noise, levels_to_strength, protocol_from_string
@@ -120,7 +121,8 @@ from udml.book.panel import figure_panel
 from udml.plotting import audiovisual as plots
 from udml.plotting import experiments as exp_plots
 from udml.plotting import fsdd as fsdd_plots
-from udml.plotting.style import METHOD_LABELS
+from udml.plotting import permutation as perm_plots
+from udml.plotting.style import METHOD_LABELS, method_label
 from udml.seed import seed_everything
 from udml.training.loop import train
 from udml.training.metrics import ALL
@@ -933,6 +935,37 @@ glue_figure("fig-av-dependency", fig)
 # The benchmark's normalised dependency $\alpha_m$ over the epochs, UDML and the oracle on both
 # splits, mean over five seeds.
 # ```
+#
+# ### Do the scores decide anything?
+#
+# The permutation test of {doc}`05_experiments`, on both splits (experiment `permutation-av`,
+# five seeds, ten permutations): each dynamic method's accuracy with its scores as computed,
+# permuted across the test pairs, and replaced by the true level in the same formula (the oracle
+# control).
+
+# %% tags=["hide-input"]
+PERM = get_experiment("permutation-av")
+perm_av = load_experiment(results_root / PERM.name)
+assert list(perm_av) == list(PERM.datasets), f"permutation results of {list(perm_av)} only"
+for d, merged in perm_av.items():
+    ptable = permutation_table(merged, ["pe", "naive", "udml", "oracle", "qmf", "tmc"])
+    if d == "fsdd":
+        fig = perm_plots.plot_permutation(ptable, ["random"] + [f"unseen: {k}"
+                                                                for k in PERM.unseen_kinds])
+        glue_figure("fig-av-permutation", fig)
+    glue(f"perm_av_{d.replace('-', '_')}", Markdown(permutation_finding(ptable, method_label)))
+
+# %% [markdown]
+# ```{glue:figure} fig-av-permutation
+# :name: fig-av-permutation
+#
+# The permutation test on the official split (means over five seeds): accuracy with the scores
+# as computed (blue), permuted across the test pairs (orange) and replaced by the true level
+# (green), under the random protocol and the two kinds never seen in training.
+# ```
+#
+# On the official split ({numref}`fig-av-permutation`): {glue:md}`perm_av_fsdd` On the speaker
+# split: {glue:md}`perm_av_fsdd_speaker`
 #
 # ## The reference number, beside this run
 #

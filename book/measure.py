@@ -42,18 +42,18 @@ def glued(nb: nbformat.NotebookNode) -> dict[str, str]:
 def split_markdown(text: str) -> tuple[list[str], int]:
     """(lines of prose, number of tables) of a Markdown text: fenced code and directive options
     are left out (a figure directive's caption is prose), each run of '|' lines is one table."""
-    prose, tables, fence, in_table = [], 0, None, False
+    prose, tables, fence, in_table, directive = [], 0, None, False, False
     for line in text.splitlines():
         stripped = line.strip()
         if fence is not None:
             if stripped.startswith(fence):
                 fence = None
-            elif fence_is_directive and not stripped.startswith(":"):
+            elif directive and not stripped.startswith(":"):
                 prose.append(line)
             continue
         match = re.match(r"^(`{3,}|~{3,})(\{[^}]+\})?", stripped)
         if match:
-            fence, fence_is_directive = match.group(1), match.group(2) is not None
+            fence, directive = match.group(1), match.group(2) is not None
             continue
         is_table = stripped.startswith("|")
         if is_table and not in_table:
