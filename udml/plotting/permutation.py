@@ -48,6 +48,7 @@ def plot_permutation(table: dict, groups: list[str], methods: list[str] | None =
         lows = [100 * cells[m]["accuracy"]["mean"] for m in methods]
         ax.set_ylim(max(0.0, min(lows) - 15), 100)
     axes[0][0].set_ylabel("test accuracy (%)")
-    axes[0][0].legend(fontsize=7, loc="lower left")
-    fig.tight_layout()
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, fontsize=8, loc="upper center", ncol=len(BARS), frameon=False)
+    fig.tight_layout(rect=(0, 0, 1, 0.9))  # the legend above the panels, clear of the bars
     return fig
