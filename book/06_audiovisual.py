@@ -16,53 +16,43 @@
 #
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/REPLACE-WITH-OWNER/udml-book/blob/main/book/06_audiovisual.ipynb)
 #
-# The paper evaluates UDML on two audio-visual datasets: CREMA-D (emotion from a face and a
-# voice) and Kinetics-Sounds (actions from a video and its sound). Both are ResNet-18 problems
-# that want a GPU for hours, and neither can be downloaded automatically. This chapter runs
-# the same audio-visual pipeline on a real task that fits a laptop: **spoken digits** from the
-# Free Spoken Digit Dataset (3,000 recordings by six speakers), each paired with a
-# **handwritten digit** of the same class, as the AV-MNIST benchmark pairs sound and picture.
-# The sound goes through the preprocessing of CREMA-D (a waveform, tiled and cut, then a log
-# spectrogram) into a ResNet of the same family; the noise is real noise on the waveform: white
-# noise at a falling signal-to-noise ratio, other people talking (babble), and dropouts.
+# The paper evaluates UDML on CREMA-D (emotion from a face and a voice) and Kinetics-Sounds
+# (actions from a video and its sound): ResNet-18 problems that want a GPU for hours, on data
+# that cannot be downloaded automatically. This chapter runs the same audio-visual pipeline on a
+# real task that fits a laptop: **spoken digits** from the Free Spoken Digit Dataset (3,000
+# recordings by six speakers), each paired with a **handwritten digit** of the same class, as
+# AV-MNIST pairs sound and picture. The sound goes through CREMA-D's preprocessing (a waveform,
+# tiled and cut, then a log spectrogram) into a ResNet of the same family; the noise is real
+# noise on the waveform: white noise, other people talking (babble), and dropouts.
 #
-# Every result on this page is on the spoken digits. The CREMA-D and Kinetics-Sounds path is in
-# the library as a bring-your-own-data option: with the data prepared, the same notebook runs
-# the paper's schedule on either of them. {doc}`appendix_running` says how to prepare the data
-# and run it, on one GPU or several.
+# Every result on this page is on the spoken digits; running the notebook on CREMA-D or
+# Kinetics-Sounds: {doc}`appendix_running`.
 #
 # **Before you start:** chapters 2-5; a spectrogram and a convolutional network (ResNet) at the
 # level of what goes in and what comes out.
 #
 # **What you will build:**
 #
-# 1. the reference setting, read from the library's presets: sample rates, STFT sizes, frames,
-#    transforms, the paper's schedule;
-# 2. the spoken-digit benchmark: its splits (the dataset's own, and one that holds whole
-#    speakers out), the pairing with images, a spectrogram and an image under each kind of noise;
-# 3. UDML, static fusion and naive dynamic fusion trained on a spectrogram ResNet and an image
-#    ResNet, with the running modality dependency $D_m$ of audio and image during training;
-# 4. an evaluation under clean, audio-noisy, image-noisy and random noise, with the fusion
-#    weights against the level and the estimator's Spearman correlation;
-# 5. a panel where you pick a recording, a digit and two noise levels, and see and hear what
-#    the model does;
-# 6. the benchmark's full results, eight methods x five seeds x two splits, and the paper's
-#    claims tested on them with the paired statistics of {doc}`05_experiments`.
+# 1. the reference setting, read from the library's presets;
+# 2. the spoken-digit benchmark: two splits (the dataset's own, and one that holds whole
+#    speakers out), the pairing with images, the inputs under each kind of noise;
+# 3. UDML, static and naive dynamic fusion trained on a spectrogram ResNet and an image ResNet,
+#    with the running dependency $D_m$ of each modality;
+# 4. an evaluation under clean and noisy inputs, with the fusion weights and the estimator's
+#    Spearman correlation;
+# 5. a panel to see and hear what the model does with a recording, a digit and two noise levels;
+# 6. the benchmark, eight methods x five seeds x two splits, and the paper's claims tested on it
+#    as in {doc}`05_experiments`.
 #
 # **Run time:** {glue:md}`run_time` on a 2-core CPU (default profile).
 
 # %% [markdown]
 # ## Setup
 #
-# The `parameters` cell is the one papermill overrides. `profile` picks the data and the
-# schedule: `tiny` (seconds) and `default` (the stored run) train on the spoken digits. The other
-# profiles and the parameters `dataset`, `data_root` and `out_dir` belong to the CREMA-D and
-# Kinetics-Sounds path described in {doc}`appendix_running`.
-#
-# On a CPU the chapter runs PyTorch on one thread. The sums inside a convolution are split
-# between threads, so their last bits depend on the thread count; with one thread the stored
-# outputs reproduce on any machine, and a busy machine does not slow the run down by making two
-# threads wait for each other.
+# The profiles `tiny` (seconds) and `default` (the stored run) train on the spoken digits; the
+# others and the other parameters: {doc}`appendix_running`. On a CPU the chapter runs PyTorch on one
+# thread: a convolution's sums, split between threads, differ in their last bits with the thread
+# count, so one thread makes the stored outputs reproduce on any machine.
 
 # %%
 # Install guard: installs `udml` (with its data) from the book's
@@ -170,10 +160,8 @@ print(f"udml {udml.__version__}; data {settings['data']}"
 # %% [markdown]
 # ## The reference setting
 #
-# The reference code preprocesses the two datasets as below. The table is printed from the
-# presets of `udml.av` (`CREMAD_AUDIO`, `KINETICS_SOUNDS_AUDIO`,
-# `CREMAD_FRAMES`, `KINETICS_SOUNDS_FRAMES`) and the `paper` run profile, so it shows what the
-# code does, not what the prose claims.
+# The reference code's preprocessing; the table below is printed from the presets of `udml.av`
+# and its `paper` run profile.
 #
 # * **Audio:** the waveform is resampled to the dataset's rate, *tiled* (repeated) until it
 #   covers the clip length, cut (Kinetics-Sounds: at a random offset in training), clipped to
@@ -184,9 +172,8 @@ print(f"udml {udml.__version__}; data {settings['data']}"
 #   training, evenly spaced ones at test time); in training each frame gets a
 #   `RandomResizedCrop` and a horizontal flip, at test time a plain resize; then ImageNet
 #   normalisation.
-# * **Networks:** two ResNet-18 trained from scratch, the audio one with a single input channel,
-#   the visual one over the $T_v$ frames; the probabilistic heads and the estimator of the
-#   earlier chapters on top.
+# * **Networks:** two ResNet-18 trained from scratch (audio: one input channel; visual: over the
+#   $T_v$ frames), with the earlier chapters' probabilistic heads and estimator on top.
 
 # %% tags=["hide-input"]
 paper = {ds: get_profile("paper", ds) for ds in AV_REFERENCE}
@@ -219,17 +206,12 @@ assert paper["cremad"].audio.shape == (1, 257, 188)  # the size formula on CREMA
 assert paper["cremad"].model.gamma != paper["kinetics_sounds"].model.gamma
 
 # %% [markdown]
-# The spoken-digit run below keeps this preprocessing and shrinks the networks; the CREMA-D and
-# Kinetics-Sounds runs use it as it stands, once the data are prepared as {doc}`appendix_running`
-# describes.
-
-# %% [markdown]
 # ## The spoken-digit benchmark
 #
 # The Free Spoken Digit Dataset holds 3,000 recordings of the digits 0 to 9, spoken in English
-# by six speakers, fifty times each, at 8 kHz (CC BY-SA 4.0; `udml` ships them, repacked
-# losslessly into one checksummed file). Every recording is paired with a handwritten digit of
-# the same class, one of the 16 x 15 pixel images of the earlier chapters. Two splits:
+# by six speakers, fifty times each, at 8 kHz (CC BY-SA 4.0; `udml` ships them). Every
+# recording is paired with a handwritten digit of the same class, one of the 16 x 15 pixel images
+# of the earlier chapters. Two splits:
 #
 # * **official**: the dataset's own test split, the recordings with index 0-4 (every speaker
 #   is in every split, so a model may learn the voices);
@@ -242,8 +224,8 @@ assert paper["cremad"].model.gamma != paper["kinetics_sounds"].model.gamma
 # {glue:text}`clip_s:g` s as CREMA-D's clips are, and turns it into a log spectrogram of shape
 # {glue:text}`spec_shape` inside its audio encoder, so that noise added to the waveform reaches
 # the network through the same front end as the clean sound. Both encoders are ResNets of the
-# CREMA-D family, at a width that fits a CPU: one basic block per stage (ResNet-10) and stages
-# of {glue:text}`width_list` channels.
+# CREMA-D family, shrunk to fit a CPU: one basic block per stage (ResNet-10), stages of
+# {glue:text}`width_list` channels.
 
 # %% tags=["hide-input"]
 LOADERS = {"cremad": (load_cremad, CREMAD_LAYOUT),
@@ -405,20 +387,16 @@ glue_figure("fig-av-kinds", fig)
 # the modalities by $w_m \propto 1/(\hat s_m^2 D_m)$; naive dynamic fusion uses $\hat s_m$
 # alone ($D_m = 1$); static fusion concatenates the embeddings with no weights. Every model
 # tracks the running dependency $D_m$, the change of the fused logits when modality $m$ is
-# dropped, so the curves below show how much each network relies on each modality as it learns
-# (only UDML also uses it in its weights). The schedule is the paper's, scaled to the run: a
+# dropped (only UDML uses it in its weights). The schedule is the paper's, scaled to the run: a
 # clean warm-up for the first {glue:text}`warmup_pct:.0f` % of the epochs, noisy batches after
 # (part of each batch clean, the rest at random levels per modality), and $\hat s$ in the
 # weights from {glue:text}`u_start_pct:.0f` % of the epochs.
 #
-# The spoken-digit run uses exactly the configuration of the benchmark below, as it is
-# registered in `udml.experiments.registry` (`AV_BUDGET`, read here through
-# `get_experiment("av")`). One of its settings differs from chapters 2 to 5: its estimator is an
-# MLP fitted to the level itself, $\operatorname{MSE}(\hat s, l)$ (the reference's target), where
-# those chapters use the affine form fitted to the log level. The reason is one of order: the
-# benchmark's configuration was set before the book chose its defaults on validation data of
-# mfeat and the synthetic set (chapter 2), and the benchmark has not been run again with them. Chapter 7's leave-one-kind-out runs on the spoken digits, when their
-# results are present, use the book's estimator.
+# The run uses the configuration of the benchmark below (`get_experiment("av")`). Unlike
+# chapters 2 to 5, its estimator is an MLP fitted to the level itself,
+# $\operatorname{MSE}(\hat s, l)$ (the reference's target), not the affine form fitted to the log
+# level: the benchmark was configured before chapter 2 chose the book's defaults, and has not been
+# rerun with them. Chapter 7's runs on the spoken digits use the book's estimator.
 
 # %%
 histories, models = {}, {}
@@ -443,11 +421,8 @@ glue("warmup_pct", 100 * train_cfg.warmup)
 glue("u_start_pct", 100 * train_cfg.uncertainty_start)
 
 # %% [markdown]
-# {numref}`fig-av-history` shows the training curves: the loss, the validation accuracy on clean
-# (solid) and randomly corrupted (dashed) pairs, and the running dependency $D_m$ of audio and
-# image for each method. The dotted line marks where noise switches on. Which modality is the
-# easy one is read from static fusion's branches, each fed its modality alone on the clean test
-# pairs (the glossary's definition).
+# {numref}`fig-av-history` shows the training curves. The easy modality is the one whose
+# branch of static fusion, fed its modality alone, is the more accurate on clean test pairs.
 
 # %% tags=["hide-input"]
 dep = histories["udml"][-1]["dependency"]
@@ -487,17 +462,14 @@ glue_figure("fig-av-history", fig)
 # noisy dashed) and the running dependency $D_m$ of each modality; dotted: noise switches on.
 # ```
 #
-# {glue:md}`reliance` The benchmark below shows whether this holds over five seeds, and how the
-# lean moves during training ({numref}`fig-av-dependency`).
+# {glue:md}`reliance` The benchmark below tests this over five seeds
+# ({numref}`fig-av-dependency`).
 
 # %% [markdown]
 # ## Evaluation
 #
-# The test split is corrupted per protocol with one seed, so every method sees the same noisy
-# pairs: clean; the audio alone, the image alone, or both at a level $l$; and the random
-# protocol of training. `udml.training.evaluate.evaluate` returns, per protocol, the fused and unimodal
-# accuracies and the mean fusion weights, plus the Spearman correlation of the unreliability score
-# with the true level.
+# Every method sees the same noisy test pairs: clean; the audio, the image or both at a level
+# $l$; and the random protocol of training.
 
 # %%
 levels = settings["levels"]
@@ -514,8 +486,7 @@ top_protocols = ["clean", f"one:audio@{L}", f"one:visual@{L}", f"all@{L}", "rand
 display(Markdown(plots.results_table(reports, top_protocols)))
 
 # %% [markdown]
-# {numref}`fig-av-accuracy` shows the accuracy against the level, for each corrupted modality;
-# the grey line is chance.
+# {numref}`fig-av-accuracy` shows the accuracy against the level.
 
 # %%
 fig = plots.plot_accuracy_by_level(reports, levels, chance=1 / splits.num_classes)
@@ -552,16 +523,14 @@ if profile != "tiny":
 # {glue:text}`clean_static:.3f`. Averaged over the {glue:text}`n_noisy` noisy protocols above,
 # UDML scores {glue:text}`noisy_udml:.3f`, {glue:text}`udml_vs_static_word` static fusion
 # ({glue:text}`noisy_static:.3f`); the best method under noise in this run is
-# {glue:text}`best_noisy`. This is one seed; the benchmark below has five.
+# {glue:text}`best_noisy` (one seed; the benchmark below has five).
 #
 # At the top level, ruining the audio costs the methods {glue:text}`audio_drop:.3f` of
 # accuracy on average, ruining the image {glue:text}`visual_drop:.3f`: losing the
-# {glue:text}`costlier` costs more (a different question from the dependency above, which
-# measures how far the fused logits move when a modality is dropped).
+# {glue:text}`costlier` costs more (not the same question as the dependency $D_m$).
 #
-# {numref}`fig-av-weights` and the table below give the fusion weights against the level, for
-# the methods that have them (they sum to $M = 2$ for every pair): a working estimate $\hat s_m$
-# moves weight away from whichever modality is corrupted.
+# {numref}`fig-av-weights` and the table below give the fusion weights (they sum to $M = 2$ for
+# every pair): a working estimate $\hat s_m$ moves weight off the corrupted modality.
 
 # %%
 glue("n_noisy", len(noisy_protocols))
@@ -587,8 +556,7 @@ _ = glue("w_visual_noisy", w[f"one:visual@{L}"]["visual"])
 # {glue:text}`w_audio_noisy:.2f` when the audio is at the top level, and the image weight from
 # {glue:text}`w_visual_clean:.2f` to {glue:text}`w_visual_noisy:.2f` when the image is.
 #
-# The corruptions that no model saw in training, at a middle and the top level (the tables are
-# folded here):
+# The corruptions no model saw in training (tables folded):
 
 # %% tags=["hide-output"]
 unseen = ["one:audio@6", f"one:audio@{L}", "one:visual@6", f"one:visual@{L}", f"all@{L}"]
@@ -610,15 +578,13 @@ for kind in [k for k in kind_specs if k != "gaussian"]:
 _ = glue("unseen_finding", Markdown("; ".join(unseen_text)))
 
 # %% [markdown]
-# UDML's accuracy minus static fusion's: {glue:md}`unseen_finding`. What goes wrong under the
-# unseen kinds shows in the benchmark's claim 3 below.
+# UDML's accuracy minus static fusion's: {glue:md}`unseen_finding`. Claim 3 below shows what
+# goes wrong there.
 #
-# Does the unreliability score follow the noise? Spearman's $\rho$ between each method's score and the
-# true level of that modality, under the random protocol, over all levels, the lower half
-# $1..6$ and the upper half $6..11$. UDML and naive dynamic fusion score with their estimate
-# $\hat s_m$; static fusion has no estimator, and its row is the PE variance (the mean $\sigma_m$
-# of its embedding), the measure the estimator replaces. (`n/a`: a range where the score is
-# constant.)
+# Does the score follow the noise? Spearman's $\rho$ between each method's score and the true
+# level, under the random protocol, over all levels and each half. Static fusion has no
+# estimator; its row is the PE variance (the mean $\sigma_m$ of its embedding). (`n/a`: a
+# constant score.)
 
 # %%
 SCORE = {"udml": r"$\hat s$", "naive": r"$\hat s$", "static": r"PE $\sigma$"}
@@ -634,12 +600,10 @@ for m in rho:
 # %% [markdown]
 # ## See and hear what the model does
 #
-# Pick a test recording, a handwritten digit (the test image of that class; it may disagree
-# with the spoken one), a kind of noise and the level of each modality. The figure shows the
-# corrupted spectrogram and image as the UDML model sees them, each modality's weight $w_m$,
-# estimated noise level $\hat s_m$ and own prediction, and the fused class probabilities; the
-# player below plays the corrupted waveform. (In a static page the controls are frozen; run the
-# notebook to move them.)
+# Pick a test recording, a handwritten digit (it may disagree with the spoken one), a kind of
+# noise and each modality's level. The figure shows the inputs as UDML sees them, each
+# modality's weight $w_m$, estimate $\hat s_m$ and own prediction, and the fused probabilities;
+# the player plays the corrupted waveform. (Run the notebook to move the controls.)
 
 # %% tags=["nbval-ignore-output"]
 if is_fsdd:
@@ -691,13 +655,10 @@ else:
 # %% [markdown]
 # ## The benchmark: eight methods, five seeds, two splits
 #
-# One run above is one seed of three methods. The benchmark trains every method of the book on
-# both splits with five seeds each, with the configuration of this chapter's run, and evaluates
-# each model under the Gaussian protocols and the two kinds it never saw. The chapter reads the
-# committed results files; {doc}`appendix_running` gives the command that runs the sweep again.
-# For the official split the seed also picks the validation recordings and the image pairing;
-# for the speaker split it picks which speaker is held out, so its spread over seeds includes
-# the difference between voices.
+# The benchmark trains every method of the book on both splits with five seeds, in this run's
+# configuration, and evaluates it under the Gaussian protocols and the two unseen kinds (the
+# sweep: {doc}`appendix_running`). On the speaker split the seed picks the held-out speaker, so
+# the spread over seeds includes the difference between voices.
 
 # %% tags=["hide-input"]
 results_root = find_results()
@@ -745,9 +706,8 @@ display(Markdown(
 # %% [markdown]
 # Test accuracy in percent, mean ± standard deviation over the five seeds; the
 # {glue:text}`bench_runs` runs took {glue:text}`bench_cpu_min:.0f` CPU-minutes. The branch columns
-# are each method's unimodal heads on clean pairs. By the book's one definition
-# (`udml.analysis.claims.easy_modality`: the modality whose unimodal branch of static fusion is most
-# accurate on clean data), the easy modality is:
+# are each method's unimodal heads on clean pairs. The easy modality (static fusion's more
+# accurate branch on clean data) is:
 
 # %%
 easy = {d: claims.easy_modality(m) for d, m in bench.items()}
@@ -758,13 +718,10 @@ for d, e in easy.items():
 # %% [markdown]
 # ### The paper's claims on real sound
 #
-# The four claims of {doc}`05_experiments`, answered by `udml.analysis.claims` from these files
-# with the same paired statistics as on mfeat: a difference counts only when its paired t-test
-# over the seeds stays below 0.05 after Holm's correction within its family. As in chapter 5,
-# claim 3 is judged on the damage the estimator was trained on: dual suppression is a hard
-# modality damped by the network's bias and by an estimate that reads its damage, and under a
-# kind never seen in training a shortfall can have a simpler cause, an estimate that misreads
-# the damage.
+# The four claims of {doc}`05_experiments`, with the same paired statistics (Holm-corrected
+# paired t-tests over the seeds). As there, claim 3 is judged on the damage the estimator was
+# trained on: under an unseen kind a shortfall can have a simpler cause, an estimate that
+# misreads the damage.
 
 # %% tags=["hide-input"]
 found = claims.main_claims(bench)
@@ -880,7 +837,7 @@ for d in bench:
 
 # %% [markdown]
 # - **Claim 1, the estimate tracks the noise level.** {glue:md}`tracking_fsdd`
-#   {glue:md}`tracking_fsdd_speaker` The table in the next section gives the correlations.
+#   {glue:md}`tracking_fsdd_speaker` The next section gives the correlations.
 # - **Claim 2, the network relies on the easy modality, from early on.**
 #   {glue:md}`dependency_fsdd` {glue:md}`dependency_fsdd_speaker` {numref}`fig-av-dependency`
 #   draws $\alpha_m$ epoch by epoch.
@@ -889,7 +846,7 @@ for d in bench:
 # - **Claim 4, UDML beats static and naive dynamic fusion.** {glue:md}`comparison_fsdd`
 #   {glue:md}`comparison_fsdd_speaker`
 #
-# Folded: each claim's verdict with the numbers behind it, and claim 3 scanned over every kind.
+# Folded: each verdict with its numbers, and claim 3 over every kind.
 
 # %% tags=["hide-input", "hide-output"]
 titles = {**claims.CLAIM_TITLES, "suppression": "3. naive dynamic fusion loses to static under "
@@ -907,9 +864,8 @@ display(Markdown("\n".join(lines)))
 # %% [markdown]
 # ### The estimator's calibration and the dependency over training
 #
-# How well $\hat s_m$ ranks the true level (Spearman under the random protocol, mean over the
-# seeds), for the methods that have an unreliability score, and how the share of dependency
-# $\alpha_m = M D_m / \sum_k D_k$ of UDML evolves over the epochs (band: min to max over seeds).
+# How well each score ranks the true level (Spearman, random protocol, mean over seeds), and
+# UDML's share of dependency $\alpha_m = M D_m / \sum_k D_k$ over the epochs.
 
 # %%
 rows = []
@@ -938,17 +894,17 @@ glue_figure("fig-av-dependency", fig)
 #
 # ### Do the scores decide anything?
 #
-# The permutation test of {doc}`05_experiments`, on both splits (experiment `permutation-av`,
-# five seeds, ten permutations): each dynamic method's accuracy with its scores as computed,
-# permuted across the test pairs, and replaced by the true level in the same formula (the oracle
-# control).
+# The permutation test of {doc}`05_experiments` on both splits (five seeds, ten permutations):
+# each dynamic method's accuracy with its scores as computed, permuted across the test pairs, and
+# replaced by the true level in the same formula.
 
 # %% tags=["hide-input"]
 PERM = get_experiment("permutation-av")
 perm_av = load_experiment(results_root / PERM.name)
 assert list(perm_av) == list(PERM.datasets), f"permutation results of {list(perm_av)} only"
-for d, merged in perm_av.items():
-    ptable = permutation_table(merged, ["pe", "naive", "udml", "oracle", "qmf", "tmc"])
+ptables = {d: permutation_table(merged, ["pe", "naive", "udml", "oracle", "qmf", "tmc"])
+           for d, merged in perm_av.items()}
+for d, ptable in ptables.items():
     if d == "fsdd":
         fig = perm_plots.plot_permutation(ptable, ["random"] + [f"unseen: {k}"
                                                                 for k in PERM.unseen_kinds])
@@ -969,11 +925,10 @@ for d, merged in perm_av.items():
 #
 # ## The reference number, beside this run
 #
-# The reference code reports no table; its one grounded number is in the name of a saved
-# CREMA-D checkpoint (`udml.av.reference.REFERENCE_CREMAD`). It comes with two caveats: the
-# test loader drops the last incomplete batch, so only part of the test split is scored, and
-# the best epoch is chosen on the test set itself. This run scores every test pair and reports
-# the last epoch.
+# The reference code's one grounded number is in the name of a saved CREMA-D checkpoint, with
+# two caveats: the test loader drops the last incomplete batch, so part of the test split is
+# never scored, and the best epoch is chosen on the test set itself. This run scores every test
+# pair and reports the last epoch.
 
 # %% tags=["hide-input"]
 ref = REFERENCE_CREMAD
@@ -1001,17 +956,14 @@ assert abs(100 * ref.accuracy - 66.05) < 0.005  # the number in the checkpoint's
 # %% [markdown]
 # The quoted number, {glue:text}`ref_acc:.2f` % ({glue:text}`ref_correct` of
 # {glue:text}`ref_scored` clips), is a quotation, not a result of this book. Ten spoken digits
-# are a different and easier task than six emotions, so the run above is **not comparable** to
-# it. A run on CREMA-D itself ({doc}`appendix_running`) fills the second row with CREMA-D and
-# makes it comparable, up to the two caveats.
+# are an easier task than six emotions: the run above is **not comparable** to it. A run on
+# CREMA-D ({doc}`appendix_running`) would be, up to the two caveats.
 
 # %% [markdown]
 # ## The results of this run
 #
-# Everything the run produces is collected in one dict: the resolved configuration, the
-# training histories and the evaluation reports. A CREMA-D or Kinetics-Sounds run keeps it as
-# `results.json` beside its checkpoints ({doc}`appendix_running`). The closing note gives the
-# time per epoch and, on a GPU, the peak memory.
+# The run's configuration, training histories and evaluation reports go into one dict,
+# `results.json`; below it, the time per epoch.
 
 # %%
 results = {"profile": profile, "data": settings["data"], "seed": seed, "device": dev.type,
@@ -1038,8 +990,7 @@ else:
 # %% [markdown]
 # ## What we learned
 #
-# Each lesson is computed from this run or from the benchmark's files and names the figure or
-# table that shows it.
+# Each lesson is computed from this run or the benchmark's files.
 
 # %% tags=["hide-input"]
 lessons = []
@@ -1139,6 +1090,41 @@ lessons.append(
     f"static fusion in {above['static']} and below it in {below['static']}, above naive dynamic "
     f"fusion in {above['naive']} and below it in {below['naive']} (claim 4 and its folded "
     "verdicts).")
+# 6. do the scores decide anything? the permutation test on both splits
+perm_cost = {m: {d: ptables[d]["cells"]["random"][m]["drop"] for d in ptables}
+             for m in ("udml", "naive", "tmc")}
+decides = {m: [SPLIT_NAMES[d] for d, c in perm_cost[m].items() if c["exceeds"] and c["diff"] > 0]
+           for m in perm_cost}
+tmc_where = ("both splits" if len(decides["tmc"]) == len(ptables) > 1
+             else " and the ".join(decides["tmc"]))
+decided = [METHOD_LABELS[m] for m in ("udml", "naive") if decides[m]]
+head = ("Under the training noise, permuting "
+        + (f"the scores of {' and '.join(decided)} costs accuracy beyond the seed spread"
+           if decided else "UDML's or naive fusion's scores costs nothing beyond the seed spread")
+        + (f"; TMC's evidence decides on {'' if tmc_where == 'both splits' else 'the '}"
+           f"{tmc_where}." if decides["tmc"] else "."))
+gain = {(d, g): ptables[d]["cells"][g]["udml"]["gain"] for d in ptables
+        for g in ptables[d]["groups"] if g.startswith("unseen: ")}
+top_d, top_g = max(gain, key=lambda k: gain[k]["diff"])
+usable = [k for k, c in gain.items() if c["exceeds"] and c["diff"] > 0]
+
+
+def per_split(m: str) -> str:
+    """A method's drop under the random protocol on each split, in signed points."""
+    return " and ".join(f"{100 * c['diff']:+.1f}" for c in perm_cost[m].values())
+
+
+lessons.append(
+    f"**{head}** Under the random protocol permuting the scores costs UDML {per_split('udml')} "
+    f"points ({' and '.join(SPLIT_NAMES[d] for d in ptables)}), naive dynamic fusion "
+    f"{per_split('naive')}, TMC {per_split('tmc')} ({{numref}}`fig-av-permutation`). Under the "
+    "unseen kinds the true level in the same formula changes UDML's accuracy by "
+    f"{100 * min(c['diff'] for c in gain.values()):+.1f} to "
+    f"{100 * gain[top_d, top_g]['diff']:+.1f} points, most under "
+    f"{top_g.removeprefix('unseen: ').replace('_', ' ')} on the {SPLIT_NAMES[top_d]}"
+    + (f", beyond the spread in {len(usable)} of {len(gain)} (split, kind) cases: the frozen "
+       "fusion could use a good score that its estimate does not give." if usable else
+       ", within the spread in every (split, kind) case."))
 _ = glue("lessons", Markdown("\n".join(f"{i}. {t}" for i, t in enumerate(lessons, 1))))
 
 # %% [markdown]
@@ -1166,11 +1152,9 @@ scratch.cleanup()
 #
 # All wrong: {glue:text}`ref_correct` / {glue:text}`ref_clips` = {glue:text}`ref_lo:.2f` %;
 # all right: ({glue:text}`ref_correct` + {glue:text}`ref_unscored`) / {glue:text}`ref_clips` =
-# {glue:text}`ref_hi:.2f` %. The quoted figure lies in between, so the dropped batch moves it by
-# at most a few points either way. It leaves the selection caveat untouched: the epoch was
-# picked as the best of 100 on the very clips it is scored on, so even the whole-split number
-# would be optimistic. This chapter selects nothing on the test set (it reports the last
-# epoch, and a validation split exists).
+# {glue:text}`ref_hi:.2f` %. It leaves the selection caveat untouched: the epoch was picked as
+# the best of 100 on the very clips it is scored on, so even the whole-split number would be
+# optimistic.
 # :::
 #
 # 2. In the panel, pick a recording of one digit and the image of another, both clean. Which
@@ -1180,15 +1164,12 @@ scratch.cleanup()
 # :::{admonition} Solution
 # :class: dropdown
 #
-# What to look for, and the mechanism that decides it (the panel gives the outcome for the pair
-# you pick). With both clean, the weights divide by $D_m$, so they favour the modality the network
-# relies on *less*; the head, however, has learnt to read more evidence from the relied-on
-# modality's embedding, so which digit wins depends on how sure each branch is of this pair.
-# As the audio level rises, $\hat s_\text{audio}$ should rise (the estimator was trained on this
-# noise), $w_\text{audio}$ fall and $w_\text{visual} = 2 - w_\text{audio}$ rise; whether and
-# where the decision flips is what the panel shows. Under babble, which the model never saw,
-# compare how far $\hat s_\text{audio}$ moves: the unseen-kind rows of the benchmark above say
-# how well the estimate follows that kind on average.
+# With both clean, the weights divide by $D_m$ and favour the modality the network relies on
+# *less*, but the head reads more evidence from the relied-on one: the winner depends on how
+# sure each branch is of this pair. As the audio level rises, $\hat s_\text{audio}$ should rise,
+# $w_\text{audio}$ fall and $w_\text{visual} = 2 - w_\text{audio}$ rise; the panel shows where,
+# if anywhere, the decision flips.
+# Under babble, never seen in training, compare how far $\hat s_\text{audio}$ moves.
 # :::
 #
 # 3. Train on the speaker split instead (`load_fsdd("speaker", seed=seed)` in the data cell).
@@ -1198,9 +1179,7 @@ scratch.cleanup()
 # :::{admonition} Solution
 # :class: dropdown
 #
-# Compare the two splits in the benchmark table above: the audio branch's clean accuracy on
-# speakers it never heard against the official split, the image branch's (paired the same way in
-# both splits), and the dependencies. The mechanism to check: a weaker audio branch makes the
-# network rely less on the audio, and UDML's clean-pair weights, which divide by $D_m$, move with
-# the dependency; your own run shows whether and by how much.
+# The benchmark table gives the audio branch's clean accuracy on unheard speakers against the
+# official split. A weaker audio branch should make the network rely less on the audio, and
+# UDML's clean-pair weights, which divide by $D_m$, move with the dependency.
 # :::
