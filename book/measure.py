@@ -5,7 +5,8 @@ shown, figures.
     python book/measure.py            # one line per chapter of _toc.yml
 
 Prose is what the rendered page shows as text: the Markdown cells (figure captions included,
-code blocks and tables not), with each ``{glue:md}`` reference replaced by the glued text, plus
+code blocks and tables not), with each ``{glue:md}`` role and directive replaced by the glued
+text, plus
 the Markdown that code cells display. A table is shown when it sits in a Markdown cell or in the
 output of a cell whose output is not folded (``hide-output``); a figure is a ``glue:figure``
 directive or an image that a cell with unfolded output displays. The book's limits, checked by
@@ -23,7 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bookinfo  # noqa: E402
 
 MAX_WORDS, MAX_TABLES = 4000, 10
-GLUE_MD = re.compile(r"\{glue:md\}`([^`]+)`")
+GLUE_MD = re.compile(r"\{glue:md\}`([^`:]+)(?::[^`]*)?`")  # the role, with or without a format
+GLUE_MD_BLOCK = re.compile(r"^(`{3,})\{glue:md\}\s+([^\s:]+)[^\n]*\n(?::[^\n]*\n)*\1", re.M)
 FOLDED = {"hide-output", "remove-output", "remove-cell"}
 RECORD = "application/papermill.record/"
 
@@ -37,6 +39,12 @@ def glued(nb: nbformat.NotebookNode) -> dict[str, str]:
             if RECORD + "text/markdown" in data and name.get("name"):
                 out[name["name"]] = data[RECORD + "text/markdown"]
     return out
+
+
+def expand_glue(text: str, glue: dict[str, str]) -> str:
+    """``text`` with each ``{glue:md}`` role and directive replaced by its glued Markdown."""
+    text = GLUE_MD_BLOCK.sub(lambda m: glue.get(m.group(2), ""), text)
+    return GLUE_MD.sub(lambda m: glue.get(m.group(1), ""), text)
 
 
 def split_markdown(text: str) -> tuple[list[str], int]:
@@ -76,8 +84,7 @@ def measure(path: Path) -> dict[str, int]:
     counts = {"words": 0, "tables": 0, "figures": 0}
     for cell in nb.cells:
         if cell.cell_type == "markdown":
-            text = GLUE_MD.sub(lambda m: glue.get(m.group(1), ""), cell.source)
-            prose, tables = split_markdown(text)
+            prose, tables = split_markdown(expand_glue(cell.source, glue))
             counts["words"] += words(prose)
             counts["tables"] += tables
             counts["figures"] += cell.source.count("{glue:figure}")

@@ -135,6 +135,10 @@ def test_measure_counts_prose_tables_and_captions():
             "```{glue:figure} f\n:name: f\n\nA caption here.\n```\n| c |\n")
     prose, tables = measure.split_markdown(text)
     assert measure.words(prose) == 5 and tables == 2
+    glued = {"a": "three glued words", "b": "one"}
+    text = "See {glue:md}`a` and {glue:md}`b:md`.\n\n```{glue:md} a\n:format: myst\n```\n"
+    assert measure.expand_glue(text, glued).split() == [
+        "See", "three", "glued", "words", "and", "one.", "three", "glued", "words"]
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)

@@ -21,6 +21,10 @@ from udml.experiments.files import read_results
 RESULTS = Path(__file__).resolve().parents[1] / "results"
 EXPERIMENTS = ("main", "gamma", "ablation", "extension")  # what the experiments chapter reads
 CHECKED = EXPERIMENTS + ("av",)  # and the spoken-digit benchmark of the audio-visual chapter
+# the permutation test and the leave-one-kind-out study (five seeds each); the choices made on
+# validation data (two seeds) are checked for their config only
+FIVE_SEEDS = CHECKED + ("permutation", "permutation-av", "beta", "held-out")
+CHOICES = ("robust-choice", "held-out-av-budget")
 
 pytestmark = pytest.mark.skipif(
     not RESULTS.is_dir(), reason="no results/ folder in this checkout: it is made by "
@@ -42,7 +46,7 @@ def loaded() -> dict:
     return {name: load_experiment(RESULTS / name) for name in EXPERIMENTS}
 
 
-@pytest.mark.parametrize("name", CHECKED)
+@pytest.mark.parametrize("name", FIVE_SEEDS)
 def test_every_dataset_has_every_variant_method_and_at_least_five_seeds(name):
     exp = get_experiment(name)
     assert len(exp.seeds) >= 5
@@ -64,7 +68,7 @@ def _today(stored: dict, cls, drop: str) -> dict:
     return {k: v for k, v in as_read_today(cls, stored).items() if k != drop}
 
 
-@pytest.mark.parametrize("name", CHECKED)
+@pytest.mark.parametrize("name", FIVE_SEEDS + CHOICES)
 def test_files_were_made_with_the_registry_config(name):
     exp = get_experiment(name)
     for dataset in exp.datasets:
@@ -151,6 +155,21 @@ def test_the_levers_file_was_made_on_validation_data_with_the_registry_config():
             assert stored == {k: v for k, v in resolved.items() if k != "method"}, variant
             udml = m.rows[(m.rows.variant == variant) & (m.rows.method == "udml")]
             assert (udml.metric == "calibration_spearman").any(), variant
+
+
+def test_the_registered_choices_are_the_ones_made_on_validation_data():
+    from udml.analysis.held_out import chosen_epochs, chosen_reads, epochs_choice, reads_choice
+    from udml.experiments.registry import HELD_OUT_AV_EPOCHS
+    from udml.models.dynamic import ROBUST
+    for name in CHOICES:
+        exp = get_experiment(name)
+        for dataset in exp.datasets:
+            assert read_results(_path(name, dataset))["experiment"]["split"] == "val", name
+    reads = load_experiment(RESULTS / "robust-choice")
+    assert ROBUST["estimator_input"] == chosen_reads(reads_choice(reads))
+    budget = read_results(_path("held-out-av-budget", "fsdd"))
+    assert HELD_OUT_AV_EPOCHS == chosen_epochs(epochs_choice(budget))
+    assert get_experiment("held-out-av").base["epochs"] == HELD_OUT_AV_EPOCHS
 
 
 def test_the_bound_files_share_the_main_budget_and_cover_every_modality():
