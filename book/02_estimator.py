@@ -20,30 +20,27 @@
 # Dynamic fusion weighs each modality of each sample by how reliable it looks. UDML's first
 # ingredient is a small network that *predicts the noise level* of a modality from the spread of
 # its probabilistic embedding, trained on inputs whose noise level we injected ourselves. This
-# chapter builds that estimator on the mfeat digits and asks whether its estimate really follows
-# the noise level, over the whole range, better than the two quality measures it is meant to
-# replace: the variance of a probabilistic embedding (PE) and QMF's energy score.
+# chapter builds that estimator on the mfeat digits and asks whether its estimate follows the noise
+# level better than the two quality scores it is meant to replace: the variance of a probabilistic
+# embedding (PE) and QMF's energy.
 #
 # **Before you start:** PyTorch modules and training loops; a normal distribution's mean and
 # variance; Spearman's rank correlation. The opening page introduces the method and its notation.
 #
 # **What you will build:**
 #
-# 1. controlled noise injection on real samples, level by level, with the calibrated scales;
+# 1. controlled noise injection, level by level;
 # 2. the probabilistic representation and its KL term, derived by hand and checked against `udml`;
 # 3. a UDML model trained with the clean-then-noisy schedule, and a QMF model beside it;
-# 4. the evidence: every score against the true level, one modality at a time, with Spearman's
-#    correlation over the whole range, the low levels and the high levels, and what it shows;
-# 5. a panel of widgets that corrupts a digit and shows what the estimator and the fusion make of it.
+# 4. every score against the true level, with Spearman's correlation at the low and high levels;
+# 5. a panel that corrupts a digit and shows what the estimator and the fusion make of it.
 #
 # **Run time:** {glue:md}`run_time` on a 2-core CPU (default profile).
 
 # %% [markdown]
 # ## Setup
 #
-# The `parameters` cell below is the one papermill overrides (`python book/build.py --profile
-# gpu --device cuda`). The profile sets the size of the run: `tiny` for a quick check, `default` for
-# the CPU run whose outputs are stored here, `gpu` for a longer run.
+# The parameters and profiles, and how to run the chapter: {doc}`appendix_running`.
 
 # %%
 # Install guard: installs `udml` (with its data) from the book's
@@ -104,7 +101,7 @@ LEVER_DATASETS = ("mfeat", "synthetic")
 #
 # The data are the UCI Multiple Features digits with two views of each handwritten digit: `pix`,
 # a 16 x 15 grey-level image, and `fou`, 76 Fourier coefficients of the digit's contour (the
-# harder modality). The loader standardises both on the training split.
+# hard modality), both standardised on the training split.
 
 # %%
 splits = load_dataset("mfeat", seed=seed)
@@ -122,8 +119,7 @@ print(splits.name, splits.shapes, splits.info["sizes"])
 # $x' = \operatorname{clip}(x + \text{scale}_m\, t\, \varepsilon)$, $\varepsilon \sim
 # \mathcal{N}(0, I)$. The square makes the low levels gentle (level 2 is 1 % of the top
 # strength), so telling slight noise from none is a real test, while the top level destroys the
-# modality, as the reference code's $\text{std} = \text{level}^2$ does. The strength by hand,
-# checked against `udml`:
+# modality. The strength by hand, checked against `udml`:
 
 # %%
 levels = torch.arange(1, L + 1)
@@ -131,13 +127,11 @@ t_by_hand = torch.tensor([((l - 1) / (L - 1)) ** 2 for l in range(1, L + 1)])
 assert torch.allclose(levels_to_strength(levels, L), t_by_hand)
 
 # %% [markdown]
-# One scale for every modality would be arbitrary: how much noise ruins a modality depends on
-# its features and on its encoder (the small CNN of `pix` averages some pixel noise away).
-# `python -m udml.training.calibrate` therefore picked, per modality, the smallest scale of a grid
-# at which a unimodal model trained on noisy data falls near chance at the top level; the result
-# ships as `udml/corrupt/noise_calibration.json` and `udml.corrupt.scales.default_specs` reads it.
-# The scales are in units of the standardised data (one unit = one standard deviation of the
-# training data); `pix` is also clipped to the range its grey levels 0..6 map to.
+# How much noise destroys a modality depends on its features and its encoder (the small CNN of
+# `pix` averages some pixel noise away), so each modality has its own scale: the smallest of a
+# grid at which a unimodal model trained on noisy data falls near chance at the top level.
+# Scales are in standard deviations of the training data; `pix` is also clipped to the range of
+# its grey levels 0..6.
 
 # %%
 record = calibration()
@@ -166,8 +160,8 @@ for l, tl in zip(levels.tolist(), t.tolist()):
 display(Markdown("\n".join(rows)))
 
 # %% [markdown]
-# Here are five test digits at every level. Each row is one digit, each column one level; the
-# grey scale spans the valid pixel range, to which the noisy image is clipped.
+# Five test digits at every level; the grey scale spans the valid pixel range, to which the
+# noisy image is clipped.
 
 # %%
 test = splits.test
@@ -201,8 +195,7 @@ _ = glue("pix_std_top", specs["pix"].scale * float(t[-1]))
 # noise standard deviation is already {glue:text}`pix_std_mid:.2f` data units, or
 # {glue:text}`pix_std_mid_ratio:.1f` times the width of the whole grey range; at the top level it
 # is {glue:text}`pix_std_top:.2f` units, and clipping turns most pixels into one of the two
-# extremes. The `fou` vector of the first digit, at four levels (the clean vector in grey behind
-# each); it has no valid range, so nothing clips it:
+# extremes. The `fou` vector has no valid range, so nothing clips it:
 
 # %%
 shown = [1, 3, 6, 11]
@@ -221,10 +214,8 @@ glue_figure("fig-noise-fou", fig)
 # per level with its own scale; grey: the clean vector.
 # ```
 #
-# Gaussian noise is the only kind used in training. The later chapters also test on kinds the
-# models never saw: a Gaussian blur, an occluding patch and salt-and-pepper impulses. Here is the
-# first digit under each of them at the top level (each kind's own top-level strength, from
-# `udml.corrupt.scales.UNSEEN_KIND_SCALES`):
+# Gaussian noise is the only kind used in training. The later chapters also test on unseen
+# kinds: a Gaussian blur, an occluding patch and salt-and-pepper impulses, here at the top level:
 
 # %%
 one = {"pix": images[:1]}
@@ -245,7 +236,7 @@ glue_figure("fig-kinds", fig)
 # :name: fig-kinds
 #
 # One digit under every corruption kind at the top level: Gaussian noise (the only kind used in
-# training) and the kinds held out for testing.
+# training) and the unseen kinds.
 # ```
 #
 # ## The probabilistic representation
@@ -256,8 +247,7 @@ glue_figure("fig-kinds", fig)
 # $$ \mu_m = W_\mu h_m + b_\mu, \qquad \log \sigma_m^2 = W_\sigma h_m + b_\sigma, $$
 #
 # and training uses a sample $z_m = \mu_m + \varepsilon \odot \sigma_m$, $\varepsilon \sim
-# \mathcal{N}(0, I)$ (the reparameterisation trick: the randomness sits in $\varepsilon$, so
-# gradients flow to $\mu_m$ and $\sigma_m$); evaluation uses $z_m = \mu_m$.
+# \mathcal{N}(0, I)$ (the reparameterisation trick); evaluation uses $z_m = \mu_m$.
 #
 # A KL term pulls each embedding towards a prior whose variance is the sample's own noise level,
 # $\mathcal{N}(0, l\, I)$: a noisier input is allowed, and encouraged, a wider embedding. For one
@@ -297,10 +287,9 @@ assert torch.equal(reparameterise(mu, logvar, training=False), mu)  # evaluation
 #
 # with weight $\lambda_{\text{est}} = 0.1$ in the total loss. The reference code fits the level
 # itself, $\operatorname{MSE}(\hat s_m, l_m)$; fitting its logarithm is this book's default,
-# chosen on validation data later in this chapter (`estimator_target="level"` gives the
-# reference). As in the reference code, $g_m$ is Linear, Dropout, Linear: an affine map of
-# $\sigma_m$ (`estimator="affine"`); `"mlp"` puts a ReLU in between. The stop-gradient, checked:
-# the estimator's output depends on `logvar`, yet no gradient reaches it.
+# chosen on validation data later in this chapter. As in the reference code, $g_m$ is Linear,
+# Dropout, Linear: an affine map of $\sigma_m$. The stop-gradient, checked: the estimator's output
+# depends on `logvar`, yet no gradient reaches it.
 
 # %%
 est = NoiseAwareEstimator(in_dim=2, form="affine")
@@ -320,11 +309,10 @@ assert all(p.grad is not None for p in est.parameters())
 # $$ \mathcal{L} = \operatorname{CE}(\pi, y) + \gamma \sum_m \operatorname{CE}(\pi_m, y)
 #    + \beta\, \operatorname{KL} + \lambda_{\text{est}}\, \operatorname{MSE}(\log \hat s, \log l). $$
 #
-# The schedule is the reference code's, scaled to the run: the first half of the epochs on clean
-# data (every target level is 1), then noisy batches in which half of the samples stay clean and
-# the others draw an independent level per modality; from 60 % of the epochs on, $\hat s$ also
-# enters the fusion weights. A QMF model is trained beside it on the same data, schedule and seed;
-# its energy score is the third contender.
+# The schedule is the reference code's: the first half of the epochs on clean data, then noisy
+# batches in which half of the samples stay clean and the others draw an independent level per
+# modality; from 60 % of the epochs on, $\hat s$ also enters the fusion weights. A QMF model is
+# trained beside it on the same data, schedule and seed.
 
 # %%
 epochs = settings["epochs"]
@@ -337,11 +325,10 @@ for name, h in (("UDML", history), ("QMF", qmf_history)):
           f"noisy {h[-1]['val_acc_noisy']:.3f}")
 
 # %% [markdown]
-# The curves of the UDML run. During the clean warm-up every target level is 1 and the
-# estimator's error is tiny. When noise switches on, $\sigma$ of the noisy inputs leaves the range
-# the estimator has seen, and since $\hat s$ is an exponential its error explodes for an epoch
-# (note the log scale) before it falls as the estimator learns to read the level from $\sigma$.
-# The classification losses jump too: the noisy inputs are new to the encoders.
+# During the clean warm-up every target level is 1 and the estimator's error is tiny. When noise
+# switches on, $\sigma$ leaves the range the estimator has seen, and since $\hat s$ is an
+# exponential its error explodes for an epoch (note the log scale) before it falls. The
+# classification losses jump too: the noisy inputs are new to the encoders.
 
 # %%
 fig = plots.plot_training_curves(history)
@@ -374,17 +361,15 @@ if profile != "tiny":  # two epochs are too few to ask the estimator to have lea
 # %% [markdown]
 # ## The evidence: each score against the true level
 #
-# Now the test set. For each modality, corrupt that modality alone at every level $1..11$ (the
-# other stays clean) and collect three scores, each higher for a noisier input:
+# On the test set, corrupt each modality alone at every level $1..11$ (the other stays clean)
+# and collect three quality scores, each meant to be higher for a noisier input:
 #
-# * $\hat s_m$, the UDML estimate (`FusionOutput.s_hat`);
-# * the PE variance: the mean $\sigma_m$ of the same UDML model's embedding
-#   (`FusionOutput.extras["pe_sigma"]`), the very input the estimator reads;
-# * QMF's energy (`FusionOutput.unreliability` of the QMF model: minus the confidence
-#   $\operatorname{logsumexp}(\pi_m)/T$).
+# * $\hat s_m$, the UDML estimate;
+# * the PE variance: the mean $\sigma_m$ of the same model's embedding, the very input the
+#   estimator reads;
+# * QMF's energy: minus the confidence $\operatorname{logsumexp}(\pi_m)/T$ of the QMF model.
 #
-# Every level of a sweep reuses one noise seed, so both models see exactly the same corrupted
-# samples.
+# Both models see exactly the same corrupted samples.
 
 # %%
 size = settings["test_size"]
@@ -491,29 +476,24 @@ _ = glue("s_hat_shape", Markdown("\n".join(describe_shape(m) for m in splits.mod
 #
 # On clean inputs ({numref}`fig-s-hat`) the estimate should be 1. It is
 # {glue:text}`clean_s_hat_pix:.2f` for `pix` and {glue:text}`clean_s_hat_fou:.2f` for `fou` on
-# average. The reason is the regression loss: it drives the estimate of an input towards the
-# *average level of all training inputs that look alike* to the estimator (a geometric average
-# for the log-level target). Clean inputs look like slightly noisy ones (their $\sigma$ barely
-# differs), so their estimate is pulled up towards the mean level of that group. A weight
-# $u_m = 1 / (\hat s_m^2 D_m)$ inherits this bias: a clean modality is down-weighted as if it
-# were somewhat noisy.
+# average: the regression drives the estimate of an input towards the (geometric) mean level of
+# all training inputs that look alike to the estimator, and clean inputs look like slightly noisy
+# ones. A weight $u_m = 1 / (\hat s_m^2 D_m)$ inherits this bias: a clean modality is
+# down-weighted as if it were somewhat noisy.
 #
-# Does the estimate rise with the level? Read the mean curve step by step (the code below counts a
-# step $l \to l + 1$ as flat when the mean estimate moves by less than {glue:text}`flat_tol`
-# levels, and reports stretches of at least three levels):
+# Does the estimate rise with the level? The mean curve step by step (a step $l \to l + 1$ is flat
+# when the mean moves by less than {glue:text}`flat_tol` levels; stretches of at least three
+# levels):
 #
 # {glue:md}`s_hat_shape:myst`
 #
 # Over a flat stretch the estimator cannot tell the levels apart, because its input $\sigma$ no
-# longer changes with the level there (compare the PE row of the Spearman table below, which
-# scores $\sigma$ itself). The estimator is only as good as its input; the bound at the end of the
-# chapter shows how much of the level that input has lost.
+# longer changes with the level there.
 #
-# Next, all three scores on one axis. They live in different units (levels, a standard deviation,
-# an energy), so each is replaced by its **percentile rank** among all the samples of that
-# modality's sweep (0 = the least noisy-looking sample, 1 = the most). Ranks keep each score's
-# ordering, which is all that Spearman's correlation below measures, so the figure shows exactly
-# what the table scores. Lines are means per level, bands interquartile ranges.
+# Next, all three scores on one axis. They live in different units, so each is replaced by its
+# **percentile rank** among all the samples of that modality's sweep (0 = the least noisy-looking,
+# 1 = the most). Ranks keep each score's ordering, which is all that Spearman's correlation
+# measures, so the figure shows exactly what the table below scores.
 
 # %%
 ranked = {m: {k: level_summary(percentile_rank(sweeps[m][k].unreliability[m]),
@@ -533,13 +513,11 @@ for m in splits.modalities:
 # sweep, mean per level with the interquartile range.
 # ```
 #
-# The table gives Spearman's $\rho$ between each score and the true level of the corrupted
-# modality: over all levels, over the lower half $1..6$ (can the score tell slight noise from
-# none?) and over the upper half $6..11$ (does it keep rising once the modality is ruined?).
-# (The bound's table later in the chapter uses the narrower ends, levels 1-4 and 8-11.)
-# Two protocols: the sweep above (one modality corrupted, pooled over its 11 levels) and the
-# random protocol of training (half of the samples clean, the rest at independent random levels
-# in both modalities at once). The best score of each column is in bold.
+# The table gives Spearman's $\rho$ between each score and the true level: over all levels, over
+# the lower half $1..6$ (can the score tell slight noise from none?) and over the upper half
+# $6..11$ (does it keep rising towards destruction?), under two protocols: the sweep above and the
+# random protocol of training (half of the samples clean, the rest at independent random levels in
+# both modalities). The best score of each column is in bold.
 
 # %%
 rho = {("sweep", m): {k: unreliability_spearman(sweeps[m][k], L)[m] for k in SCORES}
@@ -564,8 +542,8 @@ for key in rho:
 # %% [markdown]
 # ## What the table shows
 #
-# The question: does $\hat s$ track the level better than the PE variance and QMF's energy, at the
-# low and at the high levels? The cell below reads the answer off the table, cell by cell.
+# Does $\hat s$ track the level better than the PE variance and QMF's energy, at the low and at
+# the high levels?
 
 # %% tags=["hide-input"]
 mods = splits.modalities
@@ -597,24 +575,21 @@ _ = glue("inverted", Markdown(inverted))
 # {glue:md}`comparison:myst`
 #
 # A score with a *negative* $\rho$ ranks the noisy inputs as the more reliable ones, so a fusion
-# that trusted it would give a ruined modality more weight, not less. On this run
+# that trusted it would give a destroyed modality more weight, not less. On this run
 # {glue:md}`inverted:myst`.
 #
 # Two mechanisms are at work. The PE variance is the estimator's own input: the estimator cannot
 # create information that $\sigma$ does not carry, but it can re-map it, including turning a
 # $\sigma$ that shrinks under noise into an estimate that grows. QMF's energy is a property of
-# the logits; a heavily corrupted vector of large magnitude can produce large, confident logits,
-# and then the energy says "reliable" exactly when the input is garbage. These are the numbers
-# of one seed and one short run; the experiments chapter repeats the comparison over seeds.
+# the logits: a heavily corrupted vector of large magnitude can produce large, confident logits,
+# which the energy reads as reliable. The experiments chapter repeats the comparison over seeds.
 
 # %% [markdown]
 # ## Affine or MLP estimator?
 #
-# The reference's $g_m$ is affine in $\sigma_m$ (two linear layers with only dropout between
-# them), and so is `udml`'s default, chosen on validation data below. One more UDML model,
-# identical but for `estimator="mlp"` (a ReLU between the layers), trained on the same data,
-# schedule and seed, is swept the same way (the `tiny` profile skips it). The table has the
-# Spearman values of both estimates; the better of each pair is in bold.
+# The reference's $g_m$ is affine in $\sigma_m$, and so is `udml`'s default. One more UDML model,
+# identical but for a ReLU between the two layers of $g_m$, is trained and swept the same way; the
+# better $\rho$ of each pair is in bold.
 
 # %%
 FORMS = {"affine": "affine $g_m$ (reference, default)", "mlp": "MLP $g_m$"}
@@ -639,23 +614,20 @@ _ = glue("forms_text", Markdown(forms_text))
 # %% [markdown]
 # Over the sweep columns, {glue:md}`forms_text:myst`. An affine $g_m$ makes $\log \hat s_m$ a
 # linear function of $\sigma_m$; the MLP can bend that map where $\sigma$ moves little or
-# saturates. That is more freedom, but also more to fit from the same noisy samples. With one
-# seed, differences of a few hundredths are within the run-to-run spread; the next section
-# decides on three seeds.
+# saturates, but has more to fit from the same noisy samples. With one seed, differences of a few
+# hundredths are within the run-to-run spread; the next section decides on three seeds.
 #
 # ## Choosing the estimator's settings on validation data
 #
-# The estimator has a handful of settings inside the paper's design: what its MSE fits (the level
-# $l$, as in the reference, or $\log l$), its form and width, the KL weight $\beta$ (the one term
-# that ties $\sigma$ to the level) and the share of noisy samples in training. The experiment
-# `levers` changes one setting at a time, starting from the reference target with an MLP $g_m$
-# (so that the form is one of the levers), and scores
-# every variant on the **validation** split (never on the test data the other chapters report),
-# three seeds each, on mfeat and the synthetic set. The rule: the variant whose $\hat s$ has the
-# highest Spearman $\rho$ with the level (overall, mean over the modalities of both datasets),
-# among those whose random-protocol accuracy is within one point of the best on each dataset.
-# The table also gives the share of a clean modality's weight that a modality destroyed at the
-# top level keeps (the fusion's goal is a small share: 0.5 or less).
+# The estimator has a handful of settings inside the paper's design: what its MSE fits ($l$, as
+# in the reference, or $\log l$), its form and width, the KL weight $\beta$ (the one term that
+# ties $\sigma$ to the level) and the share of noisy samples in training. The experiment `levers`
+# changes one setting at a time, starting from the reference target with an MLP $g_m$, and scores
+# every variant on the **validation** split, three seeds each, on mfeat and the synthetic set.
+# The rule: the highest overall $\rho$ of $\hat s$ with the level (mean over the modalities of
+# both datasets), among the variants whose random-protocol accuracy is within one point of the
+# best on each dataset. The table also gives the share of a clean modality's weight that a
+# destroyed modality keeps (the fusion's goal: 0.5 or less).
 
 # %% tags=["hide-input"]
 lever_files = {d: read_results(results_root / "levers" / f"{d}.parquet") for d in LEVER_DATASETS}
@@ -696,25 +668,20 @@ _ = glue("lever_chosen_rho", overall_rho(chosen))
 # %% [markdown]
 # The rule picks {glue:md}`lever_chosen`: the mean overall $\rho$ rises from
 # {glue:text}`lever_reference_rho:.2f` (the reference target) to
-# {glue:text}`lever_chosen_rho:.2f`, and these are the library's defaults (the cell checks it),
-# used everywhere in this book. Fitting $\log l$ instead of $l$ changes what the regression
-# averages: a group of inputs that look alike is mapped to the *geometric* mean of its levels,
-# which keeps clean inputs much closer to 1 and lets the destroyed ones reach higher, exactly the
-# scale the fusion weights $1/\hat s^2$ need. The one KL weight tried here, $\beta = 10^{-2}$,
-# did not help on these seeds; that is not a law about $\beta$. Chapter 7 sweeps it over five
-# decades: from $\beta = 1$ on, the KL ties $\sigma$ to the level tightly, and what that costs
-# depends on the fusion. Chapter 7 also trains on a mixture of corruption kinds and tests on kinds
-# held out. Not tried: the output clamp of $g_m$ (at $g \le 20$, i.e. $\hat s \le e^{10}$, it
-# never binds).
+# {glue:text}`lever_chosen_rho:.2f`; these are the library's defaults (the cell checks it), used
+# everywhere in this book. Fitting $\log l$ maps a group of inputs that look alike to the
+# *geometric* mean of their levels, which keeps clean inputs closer to 1 and lets destroyed ones
+# reach higher: the scale the fusion weights $1/\hat s^2$ need. The one KL weight tried here,
+# $\beta = 10^{-2}$, did not help; chapter 7 sweeps $\beta$ over five decades and also trains on a
+# mixture of kinds of damage.
 #
 # ## What could any estimator know? The bound
 #
 # The estimator reads only $\sigma$, so it cannot know more about the level than $\sigma$ carries.
 # How much does the corrupted input itself carry? The **bound** is a regressor of the level on the
-# input: the modality's own encoder and a linear map, with the estimator's output form and loss,
-# trained with the experiments' budget on the same noise (`udml.training.bound`;
-# `python -m udml bound` writes `results/bound/`, five seeds on the test split). Its mean
-# estimate per level, beside this chapter's $\hat s$ from the sweep above, on a log axis:
+# input: the modality's own encoder and a linear map, with the estimator's output form, loss and
+# budget, trained on the same noise (five seeds, test split). Its mean estimate per level beside
+# this chapter's $\hat s$, on a log axis:
 
 # %% tags=["hide-input"]
 bound = read_results(results_root / "bound" / "mfeat.parquet")
@@ -748,38 +715,32 @@ _ = glue("bound_gap_max", max(gaps))
 # mean over five seeds), per level, log scale; dotted: the ideal $\hat s = l$.
 # ```
 #
-# {numref}`fig-bound` draws the two curves; the table gives Spearman $\rho$ with the level (this
-# chapter's model; the bound's mean over its five seeds); "gap" is the bound's minus $\hat s$'s.
-# The PE variance is shown with its sign and as $|\rho|$: a score that *falls* as the noise rises
-# orders the levels just as well, but a fusion that reads it as "higher = noisier" is misled, so
-# its signed value is what counts. The estimator comes within 0.05 of the bound in
+# {numref}`fig-bound` draws the two curves; the table gives Spearman $\rho$ with the level over
+# all levels and at the two ends (the bound: mean over its five seeds); "gap" is the bound's minus
+# $\hat s$'s. The PE variance is shown signed and as $|\rho|$: a score that falls as the noise
+# rises orders the levels just as well, but misleads a fusion that reads it as "higher =
+# noisier". The estimator comes within 0.05 of the bound in
 # {glue:text}`bound_within` of {glue:text}`bound_cells` cells (largest gap
-# {glue:text}`bound_gap_max:.2f`). The bound shows that the input carries the level well at
-# every range, even where the quadratic strength schedule makes levels 1-4 hard to tell apart;
-# the estimator, reading $\sigma$ alone, loses most of it at the low end and, on the image
-# modality, at the top. The loss is in $\sigma$ rather than in $g_m$: the probabilistic head
-# is trained by the classification losses, which prefer a small $\sigma$ whatever the noise, and
-# only a weak KL term ties it to the level.
+# {glue:text}`bound_gap_max:.2f`). The input carries the level at every range, even at levels 1-4,
+# which the quadratic strength makes hard to tell apart; the estimator, reading $\sigma$ alone,
+# loses much of it at both ends. The loss is in $\sigma$ rather than in $g_m$: the classification
+# losses that train the probabilistic head prefer a small $\sigma$ whatever the noise, and only a
+# weak KL term ties it to the level.
 
 # %% [markdown]
 # ## Explore: corrupt a digit, watch the estimate and the weights
 #
-# Pick a test digit, a noise kind and a level for each modality. The panel corrupts the digit
-# (the noise is seeded with `seed` plus the sample's index, so a setting always gives the same
-# noisy digit), runs the trained UDML model and shows the corrupted image and
-# vector, the estimate $\hat s_m$ and the fusion weight $w_m$ of each modality (the weights sum
-# to 2, the number of modalities) and the predicted class. Blur, occlusion and salt-and-pepper
-# were never seen in training. The rendered book shows the stored first state; run the notebook
-# to make it live.
+# Pick a test digit, a kind of noise and a level for each modality. The panel corrupts the digit
+# (a setting always draws the same noise), runs the trained UDML model and shows the corrupted
+# inputs, the estimate $\hat s_m$ and the fusion weight $w_m$ of each modality (the weights sum to
+# $M = 2$) and the predicted class. Blur, occlusion and salt-and-pepper are unseen kinds. The
+# rendered book shows the stored first state; run the notebook to make it live.
 #
-# The weights are UDML's, $w_m = M u_m / \sum_k u_k$ with $u_m = 1 / (\hat s_m^2 D_m)$: besides
-# the estimate they carry the dependency $D_m$ of the next chapter, the network's reliance on
-# each modality, measured by dropping it. A modality the network leans on heavily is damped even
-# when it is clean, and one it leans on little is boosted even when it is noisy: a noisy modality
-# keeps more weight than a clean one exactly when the ratio of their squared estimates is below
-# the inverse ratio of their dependencies (the *dominance condition*, chapter 4). So if the panel
-# shows a corrupted modality out-weighing a clean one, that is the dependency term at work. This
-# model's running dependency:
+# The weights $w_m = M u_m / \sum_k u_k$, $u_m = 1 / (\hat s_m^2 D_m)$, also carry the dependency
+# $D_m$ of the next chapter: how much the network relies on modality $m$, measured by dropping it.
+# A noisy modality keeps more weight than a clean one exactly when the ratio of their squared
+# estimates is below the inverse ratio of their dependencies (the *dominance condition*,
+# chapter 4). This model's running dependency:
 
 # %%
 dependency = dict(zip(udml_model.modalities, udml_model.dependency.value.tolist()))
@@ -787,9 +748,7 @@ print("D_m:", {m: round(v, 3) for m, v in dependency.items()})
 assert all(v > 0 for v in dependency.values())
 
 # %% [markdown]
-# The slider picks a test sample by its index in the test set; the panel's title gives that index
-# and the sample's true class. The panel starts on the first digit of the noise figures, with
-# `fou` noisy and `pix` clean:
+# The panel starts on the first digit of the noise figures, with `fou` noisy and `pix` clean:
 
 # %% tags=["hide-input"]
 KIND_NAMES = ("gaussian", "blur", "occlusion", "salt_pepper")
@@ -864,7 +823,7 @@ display(figure_panel(show_sample, controls, [["sample", "kind"], ["pix_level", "
 #   modality whose estimate stays far below the top level keeps weight it should lose. Chapter 4
 #   turns this into the dominance condition.
 # - **Read a score's sign, not only its strength.** A score that orders the levels well but in the
-#   wrong direction ($\rho < 0$) would steer a fusion towards the ruined input.
+#   wrong direction ($\rho < 0$) would steer a fusion towards the destroyed input.
 # - **The target mattered more than the form.** In the lever table, fitting $\log l$ instead of
 #   $l$ raised the mean $\rho$ more than switching $g_m$ from MLP to affine did, and lowering the
 #   KL weight cost more than either gained.
@@ -886,14 +845,13 @@ _ = glue("run_time", Markdown(f"{run_time:.1f} s"))
 #
 # Linear strength makes every low level much stronger: level 2 goes from $t = 0.01$ to $0.1$,
 # level 6 from $0.25$ to $0.5$; the top level is unchanged. Slight noise would no longer be
-# slight, so every score would separate levels $1..6$ more easily and the low-level Spearman
-# values would rise for all three scores; the test of "slight noise versus none" would become
-# easier and less telling. To try it, build the noisy inputs with your own levels-to-strength
-# function and call the kind directly, e.g. `udml.corrupt.gaussian(x, t, scale, generator)`.
+# slight: every score would separate levels $1..6$ more easily, raising the low-level Spearman
+# values, and the test of slight noise versus none would tell less. To try it, call the kind with
+# your own strength, e.g. `udml.corrupt.gaussian(x, t, scale, generator)`.
 # :::
 #
-# 2. The findings above come from one seed. Re-run the chapter with another seed (for instance
-#    `papermill book/02_estimator.ipynb out.ipynb -p seed 1`) and compare the Spearman table and
+# 2. The findings above come from one seed. Re-run the chapter with another `seed`
+#    ({doc}`appendix_running`) and compare the Spearman table and
 #    the flat stretches of the estimate. Which parts move?
 #
 # :::{admonition} Solution
@@ -902,10 +860,9 @@ _ = glue("run_time", Markdown(f"{run_time:.1f} s"))
 # The seed changes the data split, the initialisation, the batch order and the noise draws, so
 # every number moves. Look at which conclusions survive: the sign of each overall $\rho$ (a score
 # that falls with the noise is a structural failure, not an accident of one seed), and the
-# high-level columns, where all three scores are close and the ranking between them can flip.
-# The flat stretches move too: where the mean estimate is nearly flat, its small ups and downs
-# from one level to the next are noise, and whether a step counts as flat can change. The
-# experiments chapter runs several seeds for this reason.
+# high-level columns, where the scores are close and their ranking can flip. The flat stretches
+# move too: within them the small steps from level to level are noise. The experiments chapter
+# runs several seeds for this reason.
 # :::
 #
 # 3. Why does the estimator read $\sigma_m$ with the gradient stopped? What could happen without
