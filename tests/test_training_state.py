@@ -83,6 +83,21 @@ def test_resume_refuses_another_data_split_or_noise(one_epoch_state):
         T.train(fresh(synth, mcfg, 0), synth, louder, tcfg, path)
 
 
+def test_a_state_older_than_a_new_config_field_resumes(synth, one_epoch_state, tmp_path):
+    """A field added to TrainConfig since the state was saved takes its default there (the old
+    behaviour): the run resumes. Written with another value, it is another run."""
+    path, mcfg, tcfg = one_epoch_state
+    state = torch.load(path, weights_only=True)
+    del state["made_from"]["train"]["validate_every"]
+    old = tmp_path / "old.pt"
+    torch.save(state, old)
+    assert len(T.train(fresh(synth, mcfg, 0), synth, SPECS, tcfg, old)) == 2
+    state["made_from"]["train"]["validate_every"] = 2
+    torch.save(state, old)
+    with pytest.raises(ValueError, match="train.validate_every: 2 in the state file, 1 now"):
+        T.train(fresh(synth, mcfg, 0), synth, SPECS, tcfg, old)
+
+
 def test_progress_may_change_on_resume(synth, one_epoch_state):
     path, mcfg, tcfg = one_epoch_state
     hist = T.train(fresh(synth, mcfg, 0), synth, SPECS, replace(tcfg, progress=True), path)

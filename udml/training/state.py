@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
-from ..config import config_to_dict
+from ..config import ModelConfig, TrainConfig, as_read_today, config_to_dict
 
 STATE_FORMAT = "udml-train-state-2"  # 2: random states per rank
 RESUMABLE_CHANGES = ("progress", "device")  # TrainConfig fields that may differ on resume
@@ -67,13 +67,31 @@ def _short(v) -> str:
     return r if len(r) <= 40 else r[:37] + "..."
 
 
+def _as_read_today(saved: dict) -> dict:
+    """``saved`` with the config fields added since it was written at their defaults (which
+    reproduce the old behaviour), so that only a changed value counts as another run; a config
+    that no longer reads stays as written (and differs)."""
+    out = dict(saved)
+    for key, cls in (("model", ModelConfig), ("train", TrainConfig)):
+        stored = saved.get(key)
+        if not isinstance(stored, dict):
+            continue
+        try:
+            today = as_read_today(cls, stored)
+        except (TypeError, ValueError):
+            continue
+        added = {k: v for k, v in today.items() if k not in stored and k not in RESUMABLE_CHANGES}
+        out[key] = {**stored, **json.loads(json.dumps(added, sort_keys=True, default=str))}
+    return out
+
+
 def check_identity(path: Path, saved: dict | None, current: dict) -> None:
     """A ValueError listing every entry where the state at ``path`` was made from something
     other than ``current``."""
     if not isinstance(saved, dict):
         raise ValueError(f"training state {path} does not record the run it was made from "
                          "(written by an older udml); delete it to start this run afresh")
-    a, b = _flatten(saved), _flatten(current)
+    a, b = _flatten(_as_read_today(saved)), _flatten(current)
     diff = [f"{k}: {_short(a.get(k))} in the state file, {_short(b.get(k))} now"
             for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
     if diff:
