@@ -19,25 +19,21 @@
 #
 # This chapter puts every claim of the paper (as {doc}`intro` summarises them) to one fair trial:
 # every method trained with the same encoders, splits, budget and seeds, and scored on the same
-# corrupted test sets. It reads the results files that `python -m udml sweep ...` writes, re-runs
-# one job to show that they reproduce, and states what the numbers show for each claim, including
-# where a claim does not hold.
+# corrupted test sets. It reads the committed results files, re-runs one job to show that they
+# reproduce, and states what the numbers show for each claim, including where it does not hold.
 #
-# **Before you start:** chapters 2-4; a paired comparison over seeds (explained below).
+# **Before you start:** chapters 2-4.
 #
-# **What you will build:** the grid of experiments and a re-run of one job; for each claim a
-# figure or table and the findings read off it; one step beyond the paper, with a clearly
-# labelled extension.
+# **What you will build:** for each claim a figure or table and the findings read off it; the
+# permutation test of the quality scores; one step beyond the paper, with a clearly labelled
+# extension.
 #
-# **Run time:** {glue:md}`run_time` on a 2-core CPU (default profile: read the stored results,
-# re-run one job).
+# **Run time:** {glue:md}`run_time` on a 2-core CPU (the default profile).
 
 # %% [markdown]
 # ## Setup
 #
-# The profile decides where the results come from: `tiny` runs the small `smoke` experiment (a
-# minute), `default` reads the committed results and re-runs one job, `full` regenerates every
-# file with the sweep, `gpu` does so on a GPU. `results_dir` points at another folder of results.
+# The profiles (where the results come from) and the parameters: {doc}`appendix_running`.
 
 # %%
 # Install guard: installs `udml` (with its data) from the book's
@@ -115,11 +111,11 @@ def key(dataset: str) -> str:
 # %% [markdown]
 # ## The experiments
 #
-# Four experiments carry the evidence (the table lists every job): `main` trains every method
-# on every dataset; `gamma` switches off the unimodal losses; `ablation` changes one component of
-# UDML at a time; `extension` tries a variant that is *not* the paper's method. Every job has the
-# same budget: {glue:md}`budget`. Each seed fixes the split, the initialisation and the test
-# noise, so methods are compared *paired*, seed by seed. No method was tuned more than another.
+# Four experiments carry the evidence: `main` trains every method on every dataset; `gamma`
+# switches off the unimodal losses; `ablation` changes one component of UDML at a time;
+# `extension` tries a variant that is *not* the paper's method. Every job has the same budget:
+# {glue:md}`budget`. Each seed fixes the split, the initialisation and the test noise, so methods
+# are compared *paired*, seed by seed. No method was tuned more than another.
 
 # %% tags=["hide-input"]
 resolved = get_experiment("main").resolve("default", "udml", seed)
@@ -149,21 +145,17 @@ display(Markdown(markdown_table(
 # %% [markdown]
 # The methods: static concatenation (`static`), late fusion (`late`), dynamic fusion weighted by
 # a probabilistic embedding's variance (`pe`), by the noise-aware estimate alone (`naive`), UDML
-# (`udml`), UDML given the true level (`oracle`: a perfect estimate, not an upper bound, since
-# the true levels also change training), QMF {cite:p}`zhang2023qmf` and TMC
-# {cite:p}`han2021tmc`. QMF and TMC are late fusions that read a modality's reliability off its
-# own classifier (QMF's energy confidence, TMC's Dirichlet uncertainty mass), never told a level.
+# (`udml`), UDML given the true level (`oracle`: not an upper bound, since the true levels also
+# change training), QMF {cite:p}`zhang2023qmf` and TMC {cite:p}`han2021tmc`, late fusions that
+# read a modality's quality score off its own classifier, never told a level.
 #
 # Each job is scored on clean data, with one modality and with all modalities at each Gaussian
 # level {glue:text}`levels_text`, under the random protocol ({glue:text}`random_clean:.0%` of the
-# samples clean, the rest at random levels per modality), and under damage never seen in
-# training (blur, occlusion, salt-and-pepper). Tables group these as *clean*, *<modality> noisy*
-# (mean over the levels), *all noisy*, *random* and *unseen: <kind>*.
+# samples clean, the rest at random levels per modality), and under unseen kinds (blur,
+# occlusion, salt-and-pepper). Tables group these as *clean*, *<modality> noisy* (mean over the
+# levels), *all noisy*, *random* and *unseen: <kind>*.
 #
 # ## The results files, and do they reproduce?
-#
-# The sweep writes `results/<experiment>/<dataset>.parquet`: the configuration, seeds, versions,
-# device, and a row per metric, method, protocol, level and seed.
 
 # %% tags=["hide-input"]
 def obtain_results(settings: dict, results_dir: str, scratch: Path) -> Path:
@@ -199,10 +191,6 @@ for name, by_dataset in results.items():
               f"variants {merged['variants']}, {merged['environment']['device']}, "
               f"torch {merged['environment']['torch']}")
 
-# %% [markdown]
-# Each run file records its CPU time (the folded table gives each experiment's command and
-# cost).
-
 # %% tags=["hide-input", "hide-output"]
 rows, total_cpu = [], 0.0
 for name, by_dataset in results.items():
@@ -216,10 +204,9 @@ assert rows, "no results files to read"
 _ = glue("total_cpu_hours", total_cpu / 3600)
 
 # %% [markdown]
-# In all the results took {glue:text}`total_cpu_hours:.1f` CPU hours. A results file is only as
-# good as the claim that the code makes it: the next cell re-runs one job (with the chapter's
-# `seed`) through the sweep's own function, `udml.experiments.reproduce.rerun`, and compares every
-# metric with the stored number.
+# In all the results took {glue:text}`total_cpu_hours:.1f` CPU hours (folded above: the cost of
+# each experiment). The next cell re-runs one job (the chapter's `seed`) through the sweep's own
+# function and compares every metric with the stored number.
 
 # %% tags=["hide-input"]
 if settings["rerun"] is not None:
@@ -247,17 +234,13 @@ else:  # this profile made the files itself: nothing to check them against
 _ = glue("rerun_text", Markdown(rerun_text))
 
 # %% [markdown]
-# {glue:md}`rerun_text` (accuracies, unimodal accuracies, mean weights, Spearman correlations and
-# dependencies).
-#
 # ## How a finding is decided
 #
 # Every comparison is paired over the seeds: per seed the difference between two methods, then
 # the mean difference, its 95 % confidence interval (t distribution) and its p-value. A difference
 # *counts* when its p-value stays below 0.05 after Holm's correction within its family; one whose
-# uncorrected interval excludes 0 is *beyond the seed spread* (tables mark it `*`). From these
-# counts `udml.analysis.claims` gives each claim a verdict (table below); each section states what
-# the numbers show, with the verdict's own text folded beneath.
+# uncorrected interval excludes 0 is *beyond the seed spread* (tables mark it `*`). Each claim's
+# verdict (table below) follows from these counts; its text is folded in the claim's section.
 
 # %% tags=["hide-input"]
 found = claims.main_claims(main)
@@ -286,10 +269,9 @@ def evidence(per_entry: dict, entries=None, what: str = "dataset") -> None:
 #
 # *The noise-aware estimate $\hat s_m$ rises with the true noise level over the whole range, and
 # tracks it better than the PE variance and QMF's energy at low and at high levels.*
-# {numref}`fig-spearman-mfeat` and {numref}`fig-spearman-synthetic` give, under the random
-# protocol, the Spearman correlation of each method's unreliability score with the true level, per
-# modality, over all levels and each half ({glue:md}`ranges_text`). A score that *falls* as the
-# noise rises (negative $\rho$) misleads the fusion, so only the signed value counts.
+# {numref}`fig-spearman-mfeat` and {numref}`fig-spearman-synthetic` give each quality score's
+# Spearman $\rho$ with the level over all levels and each half ({glue:md}`ranges_text`). A score
+# that *falls* as the noise rises (negative $\rho$) misleads the fusion, so the sign counts.
 
 # %% tags=["hide-input"]
 score_methods = ["udml", "naive", "pe", "qmf", "tmc"]
@@ -326,7 +308,7 @@ for dataset, r in found["tracking"].items():
 # ```{glue:figure} fig-spearman-mfeat
 # :name: fig-spearman-mfeat
 #
-# mfeat: Spearman correlation of each method's unreliability score with the true level under the
+# mfeat: Spearman correlation of each method's quality score with the true level under the
 # random protocol, per modality and level range, mean over the seeds with the 95 % interval.
 # ```
 #
@@ -351,10 +333,9 @@ evidence(found["tracking"])
 # ### The estimate's scale: the bound and the dominance condition
 #
 # The weights use $1/\hat s^2$, so the estimate's *scale* decides how hard a noisy modality is
-# damped: by chapter 4's **dominance condition**, a noisy modality $n$ keeps more weight than a
-# clean one $c$ exactly when $(\hat s_n / \hat s_c)^2 < D_c / D_n$. {numref}`fig-calibration`
-# shows the estimate level by level beside the **bound**, a regressor of the level on the
-# corrupted input itself (chapter 2).
+# damped: by the **dominance condition** (chapter 4) a noisy modality $n$ keeps more weight than
+# a clean $c$ exactly when $(\hat s_n / \hat s_c)^2 < D_c / D_n$. {numref}`fig-calibration` sets
+# the estimate beside the **bound** (chapter 2).
 
 # %% tags=["hide-input"]
 bound_dir = root / "bound"
@@ -382,16 +363,16 @@ _ = glue("low_end_text", Markdown(low_text))
 # ```{glue:figure} fig-calibration
 # :name: fig-calibration
 #
-# The estimate against the bound: mean estimate per noise level of UDML's $\hat s$ (the `main`
-# runs) and of the bound (a regressor that reads the corrupted input), each modality corrupted
-# alone, test set, mean over the seeds, log scale; dotted: the ideal $\hat s = l$.
+# The estimate against the bound: mean estimate per noise level of UDML's $\hat s$ and of the
+# bound (a regressor that reads the corrupted input), each modality corrupted alone, mean over
+# the seeds, log scale; dotted: the ideal $\hat s = l$.
 # ```
 #
 # The estimate comes within 0.05 of the bound's Spearman in {glue:text}`bound_near` of
 # {glue:text}`bound_cells` (dataset, modality, level range) cells; {glue:md}`low_end_text`. The
 # table gives both sides of the dominance condition for each destroyed modality against its
-# hardest clean partner, and the share of the partner's weight the destroyed one keeps (mean over
-# seeds, seed 0, and the oracle). The goal is at most 0.5.
+# hardest clean partner, and the share of the partner's weight it keeps (mean over seeds, seed 0,
+# the oracle); the goal is at most 0.5.
 
 # %% tags=["hide-input"]
 dom_rows = []
@@ -435,8 +416,8 @@ _ = glue("bound_of", sum(r["bound"] is not None for r in dom_rows))
 # of its partner's weight, on average and for seed 0; not in: {glue:md}`not_halved`. The bound's
 # ratio clears twice the dependency ratio in {glue:text}`bound_suffices` of the
 # {glue:text}`bound_of` cases with a bound: the formula *could* damp a destroyed modality if the
-# estimate read the level as well as the input allows. The folded cell gives the Spearman table
-# behind {numref}`fig-calibration` and UDML minus the oracle per level.
+# estimate read the level as well as the input allows. Folded: the Spearman table behind
+# {numref}`fig-calibration` and UDML minus the oracle per level.
 
 # %% tags=["hide-input", "hide-output"]
 
@@ -470,11 +451,9 @@ if gap_rows:
 # ## Claim 2: the network relies on the easy modality, from early on
 #
 # *Training biases the network toward the easy modality, and the bias exists from early
-# training.* The dependency $\alpha_m = M D_m / \sum_k D_k$ comes from modality dropout during
-# UDML's training; $\alpha_m = 1$ means no preference. The easy modality is planted on the
-# synthetic set (`m0`) and the most accurate alone elsewhere; "early" is the end of the first
-# tenth of the epochs. The table gives the easy modality's $\alpha$; {numref}`fig-dependency`
-# its whole course.
+# training.* The normalised dependency $\alpha_m$ comes from modality dropout during UDML's
+# training ($\alpha_m = 1$: no preference); "early" is the end of the first tenth of the epochs.
+# The table gives the easy modality's $\alpha$; {numref}`fig-dependency` its whole course.
 
 # %% tags=["hide-input"]
 display(Markdown(tables.dependency_markdown(found["dependency"])))
@@ -536,14 +515,13 @@ evidence(found["dependency"])
 # *Uncertainty-only ("naive") dynamic fusion does worse than static fusion somewhere, because the
 # hard modality is suppressed twice, once by the network relying on the easy modality and once
 # more by its high uncertainty; UDML removes this.* The mechanism assumes an estimate that reads
-# the damage correctly, so the verdict scans the kind of damage the estimator was trained on
-# ({glue:text}`seen_kind`). About 2.5 % of the protocols would fall below static beyond the seed
-# spread by chance, so a shortfall counts only when one survives Holm's correction or their count
-# exceeds chance (a one-sided binomial test). UDML removes a shortfall when it is above naive
-# there and not below static. The table lists the protocols of *any* kind where naive falls
-# furthest below static, and which modality they damage; {numref}`fig-suppression-mfeat`,
-# {numref}`fig-suppression-mfeat-all` and {numref}`fig-suppression-synthetic` show the trained
-# kind level by level.
+# the damage, so the verdict scans the seen kind ({glue:text}`seen_kind`). About 2.5 % of the
+# protocols would fall below static beyond the seed spread by chance, so a shortfall counts only
+# when one survives Holm's correction or their count exceeds chance (a one-sided binomial test).
+# UDML removes a shortfall when it is above naive there and not below static. The table lists
+# the protocols of *any* kind where naive falls furthest below static;
+# {numref}`fig-suppression-mfeat`, {numref}`fig-suppression-mfeat-all` and
+# {numref}`fig-suppression-synthetic` show the seen kind level by level.
 
 # %% tags=["hide-input"]
 glue("seen_kind", SEEN_KIND)
@@ -615,7 +593,7 @@ def suppression_finding(dataset: str) -> str:
         one = [(r, protocol_from_string(r["protocol"]).name) for r in unseen
                if hasattr(protocol_from_string(r["protocol"]), "name")]
         on_easy = [(r, m) for r, m in one if m == easy]
-        text += (f" Under damage never seen in training it falls below static at {len(unseen)} "
+        text += (f" Under the unseen kinds it falls below static at {len(unseen)} "
                  "protocols, by up to "
                  f"{pts(min(r['naive_vs_static']['diff'] for r in unseen))} points")
         if on_easy:
@@ -666,8 +644,8 @@ _ = glue("easy_noisy_text", Markdown(listing(easy_noisy) if easy_noisy else "not
 # - {glue:md}`suppression_finding_mfeat_all`
 # - {glue:md}`suppression_finding_synthetic`
 #
-# With the easy modality noisy, when the hard one must carry the prediction, naive minus static
-# averages {glue:md}`easy_noisy_text`. Folded: the verdicts of both scans.
+# With the easy modality noisy, naive minus static averages {glue:md}`easy_noisy_text`. Folded:
+# the verdicts of both scans.
 
 # %% tags=["hide-input", "hide-output"]
 display(Markdown("**Scan of the trained kind** (the verdict)"))
@@ -748,13 +726,13 @@ _ = glue("comparison_counts", Markdown(markdown_table(
 # - {glue:md}`comparison_finding_mfeat_all`
 # - {glue:md}`comparison_finding_synthetic`
 #
-# Against every method, the protocol groups where UDML is above, below or neither:
+# Against every method, the groups where UDML is above, below or neither:
 #
 # ```{glue:md} comparison_counts
 # :format: myst
 # ```
 #
-# Folded: the other accuracy tables, UDML's paired differences and the verdicts.
+# Folded: the other accuracy tables, the paired differences and the verdicts.
 
 # %% tags=["hide-input", "hide-output"]
 for dataset, merged in main.items():
@@ -771,11 +749,11 @@ evidence(found["comparison"])
 # %% [markdown]
 # ## Claim 5: ablations, the unimodal losses, and the schedule
 #
-# Each component of UDML is changed alone and compared paired with the full UDML of `main`: the
-# PE variance instead of the estimator, the reference code's dependency, the target
-# MSE$(\hat s, l)$ instead of MSE$(\log \hat s, \log l)$, no KL term, no warm-up, and no
-# dependency term (naive fusion). {numref}`fig-ablation-mfeat` and {numref}`fig-ablation-synthetic`
-# give full UDML minus each variant: a marker right of 0 means the component helps.
+# Each component of UDML is changed alone: the PE variance instead of the estimator, the
+# reference code's dependency, the target MSE$(\hat s, l)$ instead of
+# MSE$(\log \hat s, \log l)$, no KL term, no warm-up, and no dependency term (naive fusion).
+# {numref}`fig-ablation-mfeat` and {numref}`fig-ablation-synthetic` give full UDML minus each
+# variant, paired: a marker right of 0 means the component helps.
 
 # %% tags=["hide-input"]
 ablation = results.get("ablation", {})
@@ -849,8 +827,8 @@ for dataset, per in abl_table.items():
 
 # %% [markdown]
 # **The unimodal losses.** $\gamma$ weights the losses $\sum_m \mathrm{CE}(\pi_m, y)$ that train
-# the hard modality's own branch. The `gamma` experiment repeats static, naive and UDML fusion with
-# $\gamma = 0$ on mfeat; the table gives the $\gamma = 0$ run minus the $\gamma = 1$ run.
+# each modality's own branch. The `gamma` experiment repeats static, naive and UDML fusion with
+# $\gamma = 0$ on mfeat.
 
 # %% tags=["hide-input"]
 gamma = results.get("gamma", {})
@@ -893,28 +871,28 @@ for dataset, merged in gamma.items():
 # %% [markdown]
 # ## Do the scores decide anything? The permutation test
 #
-# A score that follows the level is not yet a score that changes the decision. The **permutation
-# test** {cite:p}`moon2026permutation` asks it directly: after training, with the model and the
-# inputs fixed, permute each method's scores across the test examples (ten permutations, the same
-# for every method of a seed) and measure the accuracy again; then replace the scores by the
-# true level in the same formula (the **oracle control**: what the same frozen fusion could do
-# with a perfect score). If the scores decide per example, permuting them must cost accuracy.
-# Permutation only matters where examples differ: under the random protocol, where each example
-# has its own levels, and under unseen kinds. The experiment `permutation` ran it for every
-# dynamic method (static fusion, with no scores, is the negative case).
+# A score that follows the level need not change the decision. The **permutation test**
+# {cite:p}`moon2026permutation` asks directly: with the trained model and the inputs fixed,
+# permute each method's quality scores across the test examples ({glue:text}`n_permutations`
+# permutations, the same for every method of a seed) and measure the accuracy again; then put
+# the true level in place of the scores in the same formula (the **oracle control**: what the
+# same frozen fusion could do with a perfect score). If the scores decide per example, permuting
+# them must cost accuracy. The figures show the random protocol, where every example has its own
+# levels, and the unseen kinds, where the estimate meets damage it was not trained on.
 
 # %% tags=["hide-input"]
 perm_dir = root / "permutation"
 perm = load_experiment(perm_dir) if any(perm_dir.glob("*.parquet")) else {}
 PERM_METHODS = ["pe", "naive", "udml", "oracle", "qmf", "tmc"]
-PERM_GROUPS = ["random", "unseen: blur", "unseen: occlusion"]
+PERM_GROUPS = ["random", "unseen: blur", "unseen: occlusion", "unseen: salt_pepper"]
+glue("n_permutations", get_experiment("permutation").permutations)
 ptables = {}
 if perm:
     for dataset, merged in perm.items():
         ptable = ptables[dataset] = permutation_table(merged, PERM_METHODS)
         fig = perm_plots.plot_permutation(ptable, [g for g in PERM_GROUPS
                                                    if g in ptable["groups"]])
-        glue_figure(f"fig-permutation-{key(dataset)}", fig)
+        glue_figure(f"fig-permutation-{dataset}", fig)
         glue(f"perm_finding_{key(dataset)}",
              Markdown(permutation_finding(ptable, method_label)))
 else:
@@ -926,25 +904,36 @@ else:
 # ```{glue:figure} fig-permutation-mfeat
 # :name: fig-permutation-mfeat
 #
-# The permutation test on mfeat (means over five seeds): each method's test accuracy with its
-# scores as computed (blue), permuted across the test examples (orange) and replaced by the true
-# level in the same formula (green), under the random protocol and under the two unseen kinds.
-# Static and late fusion read no scores and are left out.
+# The permutation test on mfeat: each method's test accuracy with its quality scores as computed
+# (blue), permuted across the test examples (orange) and replaced by the true level in the same
+# formula (green), under the random protocol and the unseen kinds, mean over the seeds. Static
+# and late fusion read no scores and are left out.
 # ```
 #
-# On mfeat ({numref}`fig-permutation-mfeat`): {glue:md}`perm_finding_mfeat`
-# On mfeat-all: {glue:md}`perm_finding_mfeat_all`
-# On the synthetic set: {glue:md}`perm_finding_synthetic`
+# ```{glue:figure} fig-permutation-mfeat-all
+# :name: fig-permutation-mfeat-all
 #
-# Chapter 6 runs the test on the spoken digits, chapter 7 on damage held out of training.
+# mfeat-all: the same as {numref}`fig-permutation-mfeat`.
+# ```
+#
+# ```{glue:figure} fig-permutation-synthetic
+# :name: fig-permutation-synthetic
+#
+# The synthetic set: the same as {numref}`fig-permutation-mfeat`.
+# ```
+#
+# - mfeat: {glue:md}`perm_finding_mfeat`
+# - mfeat-all: {glue:md}`perm_finding_mfeat_all`
+# - The synthetic set: {glue:md}`perm_finding_synthetic`
+#
+# Chapters 6 and 7 run the test on the spoken digits and on held-out families.
 
 # %% [markdown]
 # ## One step beyond the paper
 #
 # **The residual rescaling has a floor.** UDML feeds $(1 + w_m)\, z_m$ to the head, with weights
 # summing to $M$, so a destroyed modality keeps at least $1/(M + 1)$ of the largest scale
-# (chapter 4). The table gives the weights the trained models produced with one modality destroyed
-# and the others clean.
+# (chapter 4). The table gives the trained models' weights with one modality destroyed.
 
 # %% tags=["hide-input"]
 rows = []
@@ -960,8 +949,8 @@ for dataset, merged in main.items():
     if dataset == "mfeat":
         glue("floor_mfeat", floor)
         glue("ratio_mfeat", Markdown(" and ".join(
-            f"{s['scale_ratio']:.2f} of its partner's scale when `{m}` is destroyed"
-            for m, s in scales.items())))
+            f"{s['scale_ratio']:.2f} (`{m}` destroyed)" for m, s in scales.items())
+            + " of its partner's scale"))
 if rows:
     display(Markdown(markdown_table(["dataset", "destroyed modality", "its weight",
                                      "largest other weight", "scale ratio", "floor 1/(M+1)"],
@@ -971,11 +960,10 @@ if rows:
 # On mfeat a destroyed modality still enters the head at {glue:md}`ratio_mfeat` (the floor is
 # {glue:text}`floor_mfeat:.3f`): the weights alone cannot switch it off.
 #
-# **The dependency term can overrule the uncertainty.** The noisy modality $n$ gets the smaller
-# weight only when its estimate exceeds its partner's by more than $\sqrt{D_o / D_n}$, so a
-# modality the network relies on little needs a much larger estimate before it is damped (the
-# folded cell computes this break-even ratio). Destroyed modalities that UDML still weighted at
-# least as much as their clean partner: {glue:md}`overruled`.
+# **The dependency term can overrule the uncertainty.** By the dominance condition a modality
+# the network relies on little needs a much larger estimate before it is damped (folded: the
+# break-even ratio $\sqrt{D_o / D_n}$). Destroyed modalities that UDML still weighted at least
+# as much as their clean partner: {glue:md}`overruled`.
 
 # %% tags=["hide-input", "hide-output"]
 rows, overruled = [], []
@@ -1003,11 +991,10 @@ _ = glue("overruled", Markdown(
 # %% [markdown]
 # ### Extension (not the paper's method): multiplicative rescaling
 #
-# The `extension` experiment feeds $w_m z_m$ instead of $(1 + w_m) z_m$ to the head, so a
-# modality whose weight goes to 0 is switched off. **This is an extension tested beside the
-# faithful UDML, not a result about UDML.** {numref}`fig-extension-mfeat` and
-# {numref}`fig-extension-synthetic` give multiplicative minus residual rescaling, and
-# multiplicative fusion minus static fusion.
+# The `extension` experiment feeds $w_m z_m$ instead of $(1 + w_m) z_m$ to the head (plain
+# rescaling), so a modality whose weight goes to 0 is switched off: an extension, not a result
+# about UDML. {numref}`fig-extension-mfeat` and {numref}`fig-extension-synthetic` compare it with
+# residual rescaling and with static fusion.
 
 # %% tags=["hide-input"]
 extension = results.get("extension", {})
@@ -1092,25 +1079,30 @@ if unseen_rho:
     backwards = [u for u in unseen_rho if u[0] < 0]
     worst = min(unseen_rho)
     lessons.append(
-        "**Under damage never seen in training the estimate can run backwards.** In "
+        "**Under the unseen kinds the estimate can run backwards.** In "
         f"{len(backwards)} of {len(unseen_rho)} (dataset, kind, modality) cases its ρ with the "
         f"level is negative, down to {worst[0]:.2f} ({worst[1]}, {worst[2]}, `{worst[3]}`): a "
         "blurred or covered input looks *cleaner* to it, so the fusion up-weights it.")
 if ptables:
     drop = {d: t["cells"]["random"]["udml"]["drop"] for d, t in ptables.items()}
     decide = [d for d, c in drop.items() if c["exceeds"] and c["diff"] > 0]
-    gains = [(t["cells"][g]["udml"]["gain"]["diff"], d, g[len("unseen: "):])
+    gains = [(t["cells"][g]["udml"]["gain"]["diff"], d, g[len("unseen: "):],
+              t["cells"][g]["udml"]["gain"]["exceeds"])
              for d, t in ptables.items() for g in t["groups"]
              if g.startswith("unseen: ") and t["cells"][g]["udml"]["gain"]]
     best = max(gains)
+    title = ("The estimate decides per example" if len(decide) == len(drop) else
+             "Following the level is not always deciding" if decide else
+             "Following the level is not deciding")
     lessons.append(
-        "**Following the level is not deciding.** Under the random protocol, permuting UDML's "
-        f"estimate across the test examples costs {pts(min(c['diff'] for c in drop.values()))} "
-        f"to {pts(max(c['diff'] for c in drop.values()))} points; beyond the seed spread on "
+        f"**{title}.** Under the random protocol, permuting UDML's estimate across the test "
+        f"examples costs {pts(min(c['diff'] for c in drop.values()))} to "
+        f"{pts(max(c['diff'] for c in drop.values()))} points; beyond the seed spread on "
         f"{listing(decide) if decide else 'no dataset'} ({len(decide)} of {len(drop)}). Under "
         f"the unseen kinds the true level in the same frozen fusion would gain up to "
-        f"{pts(best[0])} points ({best[1]}, {best[2]}; {{numref}}`fig-permutation-mfeat`): the "
-        "fusion could use a score its estimate does not give.")
+        f"{pts(best[0])} points ({best[1]}, {best[2]}; {{numref}}`fig-permutation-{best[1]}`)"
+        + (": the fusion could use a better score than its estimate." if best[3] and best[0] > 0
+           else ", within the seed spread."))
 found_seen = [d for d, r in found["suppression"].items() if r.get("found")]
 misread = []  # datasets whose largest unseen shortfall damages the easy modality, misread
 for d, r in every_kind.items():
@@ -1124,12 +1116,13 @@ for d, r in every_kind.items():
         misread.append(f"{d} ({top['kind']} {top['protocol']}, "
                        f"{pts(top['naive_vs_static']['diff'])} points)")
 lessons.append(
-    ("**Dual suppression shows under the damage the estimator was trained on** on "
+    ("**Dual suppression shows under the seen kind** on "
      + listing(found_seen) if found_seen else
-     "**Dual suppression does not show under the damage the estimator was trained on**")
+     "**Dual suppression does not show under the seen kind**")
     + f" ({len(found_seen)} of {len(found['suppression'])} datasets)."
     + (" The largest drops of naive fusion below static come from unseen damage of the easy "
        "modality that its estimate reads as clean: " + listing(misread) + "." if misread else ""))
+warmup = []  # (clause, verdict) per dataset with the no-warm-up ablation
 for dataset, per in abl_table.items():
     r = per.get("no warm-up")
     if r is None:
@@ -1143,11 +1136,14 @@ for dataset, per in abl_table.items():
                "the warm-up helps in some groups and hurts in others" if helps else
                "the warm-up helps there" if hurts else
                "no difference survives Holm's correction")
+    warmup.append((f"{pts(-r['groups'][best_g]['diff'])} points on {dataset} (*{best_g}*; "
+                   f"better in {helps} and worse in {hurts} protocol groups)", verdict))
+if warmup:
+    same = len({v for _, v in warmup}) == 1  # one verdict for every dataset: say it once
     lessons.append(
-        f"**Without the clean warm-up** ({dataset}) UDML scores up to "
-        f"{pts(-r['groups'][best_g]['diff'])} points against full UDML (*{best_g}*); it is "
-        f"better in {helps} and worse in {hurts} protocol groups after Holm's correction: "
-        f"{verdict}.")
+        "**Without the clean warm-up** UDML scores, against full UDML and after Holm's "
+        "correction, up to " + listing(c if same else f"{c}: {v}" for c, v in warmup)
+        + (f": {warmup[0][1]}." if same else "."))
 if "mfeat-all" in main and has_method(main["mfeat-all"], "naive"):
     c = acc_tables["mfeat-all"]["cells"].get("unseen: occlusion")
     if c is not None:
