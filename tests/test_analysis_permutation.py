@@ -72,7 +72,8 @@ def test_the_findings_in_sentences(merged):
     text = permutation_finding(permutation_table(merged), label=str.upper, rivals=("static",))
     assert "costs (in points) UDML +20.0; beyond the seed spread for UDML." in text
     assert "STATIC" not in text.split(".")[0]  # no scores, no drop
-    assert "permuting the scores of UDML and STATIC costs nothing beyond the spread" in text
+    assert "permuting the scores of UDML and STATIC costs accuracy beyond the spread in 1 of 1 " \
+        "cases," in text  # static has no scores: only UDML's drop counts
     assert "changes UDML's accuracy by +6.0 to +6.0 points" in text
 
 
@@ -85,10 +86,18 @@ def test_a_score_that_points_the_wrong_way_is_named():
     table = {"groups": ["random", "unseen: blur", "unseen: fog"], "methods": ["udml", "naive"],
              "cells": {"random": {"udml": cell(0.01, False, 0.02), "naive": cell(0.0, False)},
                        "unseen: blur": {"udml": cell(-0.03, True, 0.08), "naive": cell(-0.01)},
-                       "unseen: fog": {"udml": cell(-0.03, False, 0.01), "naive": cell(0.0)}}}
+                       "unseen: fog": {"udml": cell(-0.03, False, 0.01), "naive": cell(0.02)}}}
     text = permutation_finding(table)
     assert "beyond the seed spread for none of them" in text
-    assert "*raises* accuracy in 2 of 4 cases beyond the spread" in text
+    assert "costs accuracy beyond the spread in 1 of 4 cases and *raises* it beyond the spread " \
+        "in 2 of 4" in text
     assert "by +1.0 to +8.0 points" in text
+    quiet = {**table, "cells": {**table["cells"], "unseen: blur": {
+        "udml": cell(-0.03, False, 0.08), "naive": cell(0.0, False)}, "unseen: fog": {
+        "udml": cell(0.01, False, 0.01), "naive": cell(0.0, False)}}}
+    assert "changes nothing beyond the spread" in permutation_finding(quiet)
+    wrong = {**quiet, "cells": {**quiet["cells"], "unseen: fog": {
+        "udml": cell(-0.02, True, 0.01), "naive": cell(0.0, False)}}}
+    assert "*raises* accuracy beyond the spread in 1 of 4" in permutation_finding(wrong)
     with pytest.raises(ValueError, match="needs 'tmc'"):
         permutation_finding(table, main="tmc")

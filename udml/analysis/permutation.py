@@ -68,9 +68,10 @@ def permutation_finding(table: dict, label=str, main: str = "udml",
                         rivals=("naive", "pe", "tmc")) -> str:
     """The findings of one `permutation_table` in sentences: what permuting the scores costs
     ``main`` and its ``rivals`` under the random protocol (and which drops exceed the seed
-    spread); under the unseen kinds, whether permuting the scores of ``main`` or the first rival
-    *raises* accuracy beyond the spread (the score points the wrong way), and the range of the
-    oracle's gain for ``main``. ``label`` names a method in the text."""
+    spread); under the unseen kinds, in how many cases permuting the scores of ``main`` or the
+    first rival costs accuracy, and in how many it *raises* it (the score points the wrong way),
+    beyond the spread; and the range of the oracle's gain for ``main``. ``label`` names a method
+    in the text."""
     cells = table["cells"]
     methods = [m for m in (main, *rivals) if m in table["methods"]]
     if main not in methods or "random" not in cells:
@@ -84,14 +85,17 @@ def permutation_finding(table: dict, label=str, main: str = "udml",
     if not unseen:
         return text
     pair = methods[:2]
-    wrong = [(g, m) for g in unseen for m in pair if cells[g][m]["drop"]
-             and cells[g][m]["drop"]["diff"] < 0 and cells[g][m]["drop"]["exceeds"]]
+    drops = [cells[g][m]["drop"] for g in unseen for m in pair if cells[g][m]["drop"]]
+    lower = sum(d["exceeds"] and d["diff"] > 0 for d in drops)
+    raises = sum(d["exceeds"] and d["diff"] < 0 for d in drops)
     gains = [cells[g][main]["gain"]["diff"] for g in unseen if cells[g][main]["gain"]]
+    parts = ([f"costs accuracy beyond the spread in {lower} of {len(drops)} cases"] if lower
+             else []) + ([f"*raises* {'it' if lower else 'accuracy'} beyond the spread in "
+                          f"{raises} of {len(drops)} (there the scores point the wrong way)"]
+                         if raises else [])
     who = " and ".join(label(m) for m in pair)
     text += (f" Under the unseen kinds, permuting the scores of {who} "
-             + (f"*raises* accuracy in {len(wrong)} of {len(unseen) * len(pair)} cases beyond "
-                "the spread: there the scores point the wrong way"
-                if wrong else "costs nothing beyond the spread"))
+             + (" and ".join(parts) if parts else "changes nothing beyond the spread"))
     if gains:
         text += (f", while the true level in the same formula changes {label(main)}'s accuracy "
                  f"by {100 * min(gains):+.1f} to {100 * max(gains):+.1f} points")
