@@ -70,8 +70,16 @@ def test_weight_sweep_rows_per_corrupted_modality():
     assert len(aax.get_lines()) == 2  # one accuracy line per method
     assert list(aax.get_lines()[0].get_ydata()) == pytest.approx([0.9, 0.7, 0.5])
     assert fig.axes[2].collections  # the band of the pix row
+    assert "`" not in wax.get_title() + aax.get_title()
     labels = [t.get_text() for t in fig.legends[0].get_texts()]
     assert "$w$ fou, UDML" in labels and "naive dynamic" in labels
+
+
+def test_weight_sweep_accuracy_axis_spans_at_least_five_points():
+    narrow = {"weights": torch.ones(3, 2), "accuracy": torch.tensor([0.97, 0.9775, 0.985])}
+    fig = plot_weight_sweep([1, 6, 11], {"udml": {"fou": narrow}}, ["fou", "pix"])
+    low, high = fig.axes[1].get_ylim()
+    assert high - low >= 0.05 and low < 0.97 and high > 0.985
 
 
 def test_weight_sweep_errors():

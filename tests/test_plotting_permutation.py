@@ -25,6 +25,16 @@ def test_three_bars_per_method_as_computed_permuted_and_oracle():
     assert [a.get_title() for a in fig.axes[:2]] == ["random", "unseen: blur"]
 
 
+def test_every_bar_of_every_panel_shows_on_the_shared_axis():
+    low = {**TABLE, "cells": {**TABLE["cells"], "random": {
+        "static": _cell(0.3), "udml": _cell(0.9, 0.05, 0.02)}}}
+    fig = plot_permutation(low, ["random", "unseen: blur"])
+    for ax in fig.axes[:2]:
+        bottom, top = ax.get_ylim()
+        tops = [p.get_height() for p in ax.patches if p.get_height() == p.get_height()]
+        assert all(bottom < h <= top for h in tops), (ax.get_title(), bottom, tops)
+
+
 def test_bad_tables_and_groups_are_refused():
     with pytest.raises(ValueError, match="unknown protocol groups"):
         plot_permutation(TABLE, ["all noisy"])

@@ -142,6 +142,9 @@ def _check_sweep(sweeps: dict, n_levels: int, m: int) -> None:
                                  f"({n_levels},), got {tuple(a.shape)}")
 
 
+MIN_SPAN = 0.05  # the accuracy axis of plot_weight_sweep spans at least 5 points
+
+
 def plot_weight_sweep(levels, sweeps: dict[str, dict[str, dict]], modalities: list[str]) -> Figure:
     """Mean weights and accuracy as one modality's noise level rises, the others clean.
 
@@ -184,9 +187,15 @@ def plot_weight_sweep(levels, sweeps: dict[str, dict[str, dict]], modalities: li
         wax.axhline(1.0, color="0.6", lw=0.8, ls=":")
         wax.set_ylim(0, m)
         wax.set_ylabel("mean weight $w_m$")
-        wax.set_title(f"weights, `{mod}` noisy")
-        aax.set_ylabel("test accuracy (axis fitted to the data)")  # a 0-1 axis hides the gaps
-        aax.set_title(f"accuracy, `{mod}` noisy")
+        wax.set_title(f"weights, {mod} noisy")
+        aax.set_ylabel("test accuracy")
+        aax.set_title(f"accuracy, {mod} noisy")
+        # fitted to the data (a 0-1 axis hides the gaps), but at least MIN_SPAN tall, so that a
+        # difference of one or two test examples does not look like a swing
+        acc = [float(v) for by_mod in sweeps.values() if mod in by_mod
+               for v in torch.as_tensor(by_mod[mod]["accuracy"]).flatten()]
+        pad = max(MIN_SPAN - (max(acc) - min(acc)), 0.0) / 2 + 0.005
+        aax.set_ylim(max(0.0, min(acc) - pad), min(1.0, max(acc) + pad))
         for ax in (wax, aax):
             ax.set_xlabel(f"noise level of {mod}")
             ax.set_xticks(lv)
