@@ -40,7 +40,7 @@
 # 4. static, uncertainty-only ("naive") and UDML fusion trained alike and tested as one modality
 #    gets noisier, at two weights of the unimodal losses.
 #
-# **Run time:** {glue:md}`run_time` on a 2-core CPU (default profile).
+# **Run time:** {glue:md}`run_time:myst` on a 2-core CPU (default profile).
 
 # %%
 # Install guard: installs `udml` (with its data) from the book's
@@ -354,9 +354,9 @@ glue("finding_syn", Markdown(finding_syn))
 _ = glue("finding_mf", Markdown(finding_mf))
 
 # %% [markdown]
-# {glue:md}`finding_syn`
+# {glue:md}`finding_syn:myst`
 #
-# {glue:md}`finding_mf`
+# {glue:md}`finding_mf:myst`
 #
 # One caveat of the planted data: with equal signal strength, the XOR-like modality is also
 # somewhat less informative (Bayes accuracy {glue:text}`bayes_hard:.3f` against
@@ -411,7 +411,7 @@ rank_text = (("On both datasets the two formulas name the same most-relied-on mo
 _ = glue("rank_text", Markdown(rank_text))
 
 # %% [markdown]
-# {glue:md}`rank_text` The bias term matters where a modality contributes
+# {glue:md}`rank_text:myst` The bias term matters where a modality contributes
 # little, since there $\lVert b \rVert_1$ is a floor that $D^{\mathrm{ref}}_m$ cannot go below.
 #
 # (sec-dep-dual)=

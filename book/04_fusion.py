@@ -35,7 +35,7 @@
 # 5. a look at the structured output of one forward pass, a panel of widgets to play with, and the
 #    same model for six modalities.
 #
-# **Run time:** {glue:md}`run_time` on a 2-core CPU (default profile).
+# **Run time:** {glue:md}`run_time:myst` on a 2-core CPU (default profile).
 
 # %% [markdown]
 # ## Setup
@@ -442,7 +442,7 @@ glue_figure("fig-weight-sweep", fig)
 # :name: fig-weight-sweep
 #
 # UDML and naive dynamic fusion as one modality gets noisier, the other clean: mean weights with
-# their 10-90 % band (left) and test accuracy (right, axis fitted to the data), one row per noisy
+# their 10-90 % band (left) and test accuracy (right, its axis at least 5 points tall), one row per noisy
 # modality.
 # ```
 #

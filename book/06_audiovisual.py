@@ -44,7 +44,7 @@
 # 6. the benchmark, eight methods x five seeds x two splits, and the paper's claims tested on it
 #    as in {doc}`05_experiments`.
 #
-# **Run time:** {glue:md}`run_time` on a 2-core CPU (default profile).
+# **Run time:** {glue:md}`run_time:myst` on a 2-core CPU (default profile).
 
 # %% [markdown]
 # ## Setup
@@ -418,7 +418,7 @@ for method in settings["methods"]:
           f"{last['val_acc_noisy']:.3f}; D_m {({k: round(v, 3) for k, v in last['dependency'].items()})}")
 print(f"{sum(p.numel() for p in models['udml'].parameters()):,} parameters per model (udml)")
 glue("warmup_pct", 100 * train_cfg.warmup)
-glue("u_start_pct", 100 * train_cfg.uncertainty_start)
+_ = glue("u_start_pct", 100 * train_cfg.uncertainty_start)
 
 # %% [markdown]
 # {numref}`fig-av-history` shows the training curves. The easy modality is the one whose
@@ -433,7 +433,7 @@ alone = evaluate(models["static"], test_data, specs, L, ["clean"], seed=seed,
                  device=dev)["protocols"]["clean"]["unimodal"]
 easy_run = max(alone, key=alone.get)
 hard_run = next(m for m in alone if m != easy_run)
-print(f"D_m at the end (udml): {dep}; static's branches alone, clean: {alone}")
+
 NAME = {"audio": "audio", "visual": "image"}
 reliance = (
     f"At the end of its {train_cfg.epochs} epochs, the UDML network's dependency is "
@@ -462,7 +462,7 @@ glue_figure("fig-av-history", fig)
 # noisy dashed) and the running dependency $D_m$ of each modality; dotted: noise switches on.
 # ```
 #
-# {glue:md}`reliance` The benchmark below tests this over five seeds
+# {glue:md}`reliance:myst` The benchmark below tests this over five seeds
 # ({numref}`fig-av-dependency`).
 
 # %% [markdown]
@@ -578,7 +578,7 @@ for kind in [k for k in kind_specs if k != "gaussian"]:
 _ = glue("unseen_finding", Markdown("; ".join(unseen_text)))
 
 # %% [markdown]
-# UDML's accuracy minus static fusion's: {glue:md}`unseen_finding`. Claim 3 below shows what
+# UDML's accuracy minus static fusion's: {glue:md}`unseen_finding:myst`. Claim 3 below shows what
 # goes wrong there.
 #
 # Does the score follow the noise? Spearman's $\rho$ between each method's score and the true
@@ -836,15 +836,15 @@ for d in bench:
         glue(f"{name}_{key}", Markdown(finding(d)))
 
 # %% [markdown]
-# - **Claim 1, the estimate tracks the noise level.** {glue:md}`tracking_fsdd`
-#   {glue:md}`tracking_fsdd_speaker` The next section gives the correlations.
+# - **Claim 1, the estimate tracks the noise level.** {glue:md}`tracking_fsdd:myst`
+#   {glue:md}`tracking_fsdd_speaker:myst` The next section gives the correlations.
 # - **Claim 2, the network relies on the easy modality, from early on.**
-#   {glue:md}`dependency_fsdd` {glue:md}`dependency_fsdd_speaker` {numref}`fig-av-dependency`
+#   {glue:md}`dependency_fsdd:myst` {glue:md}`dependency_fsdd_speaker:myst` {numref}`fig-av-dependency`
 #   draws $\alpha_m$ epoch by epoch.
 # - **Claim 3, naive dynamic fusion loses to static under the damage it was trained on, and UDML
-#   removes the loss.** {glue:md}`suppression_fsdd` {glue:md}`suppression_fsdd_speaker`
-# - **Claim 4, UDML beats static and naive dynamic fusion.** {glue:md}`comparison_fsdd`
-#   {glue:md}`comparison_fsdd_speaker`
+#   removes the loss.** {glue:md}`suppression_fsdd:myst` {glue:md}`suppression_fsdd_speaker:myst`
+# - **Claim 4, UDML beats static and naive dynamic fusion.** {glue:md}`comparison_fsdd:myst`
+#   {glue:md}`comparison_fsdd_speaker:myst`
 #
 # Folded: each verdict with its numbers, and claim 3 over every kind.
 
@@ -917,11 +917,12 @@ for d, ptable in ptables.items():
 #
 # The permutation test on the official split (means over five seeds): accuracy with the scores
 # as computed (blue), permuted across the test pairs (orange) and replaced by the true level
-# (green), under the random protocol and the two kinds never seen in training.
+# (green), under the random protocol and the two unseen kinds. The oracle method's score is
+# already the true level: it has no green bar.
 # ```
 #
-# On the official split ({numref}`fig-av-permutation`): {glue:md}`perm_av_fsdd` On the speaker
-# split: {glue:md}`perm_av_fsdd_speaker`
+# On the official split ({numref}`fig-av-permutation`): {glue:md}`perm_av_fsdd:myst` On the speaker
+# split: {glue:md}`perm_av_fsdd_speaker:myst`
 #
 # ## The reference number, beside this run
 #
@@ -1132,7 +1133,7 @@ _ = glue("lessons", Markdown("\n".join(f"{i}. {t}" for i, t in enumerate(lessons
 # :format: myst
 # ```
 #
-# **Run time** of this page: {glue:md}`run_time` on a 2-core CPU.
+# **Run time** of this page: {glue:md}`run_time:myst` on a 2-core CPU.
 
 # %%
 run_time = report_time(started)

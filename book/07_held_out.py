@@ -39,7 +39,7 @@
 # **Before you start:** chapters 2, 4 and 5 (the estimator, the weights, the paired statistics
 # and the permutation test); chapter 6 for the spoken digits.
 #
-# **Run time:** {glue:md}`run_time` on a 2-core CPU (default profile: two short trainings on the
+# **Run time:** {glue:md}`run_time:myst` on a 2-core CPU (default profile: two short trainings on the
 # spoken digits, then the stored results).
 
 # %% [markdown]
@@ -208,7 +208,7 @@ _ = glue("ex_r_acc_unseen", 100 * acc[("udml-r", unseen)])
 # For this recording the paper's estimator says {glue:text}`ex_udml_clean:.2f` when it is clean,
 # {glue:text}`ex_udml_gauss:.2f` under the Gaussian noise it was trained on, and
 # {glue:text}`ex_udml_unseen:.2f` with most of its packets lost ({numref}`fig-example`):
-# {glue:md}`ex_reading`. Damage it never saw does not raise the estimate, so the damaged
+# {glue:md}`ex_reading:myst`. Damage it never saw does not raise the estimate, so the damaged
 # recording keeps its weight, and over all test pairs UDML's accuracy falls from
 # {glue:text}`ex_udml_acc_clean:.1f` % to {glue:text}`ex_udml_acc_unseen:.1f` % when the
 # recordings lose their packets, though every image is clean.
@@ -376,8 +376,8 @@ _ = glue("choice_margin", Markdown(
     f"{100 * (means.iloc[0] - means.iloc[-1]):.2f} ahead of *{means.index[-1]}*"))
 
 # %% [markdown]
-# The rule picks {glue:md}`picked`, and that is what UDML-R reads (the cell checks it). It wins
-# by {glue:md}`choice_margin`: the embedding and the features are tied within any reasonable
+# The rule picks {glue:md}`picked:myst`, and that is what UDML-R reads (the cell checks it). It wins
+# by {glue:md}`choice_margin:myst`: the embedding and the features are tied within any reasonable
 # doubt, and both are ahead of $\sigma$ alone on mfeat, not on the synthetic set. What matters
 # more than the input, the next section shows, is the kind of damage.
 #
@@ -557,19 +557,19 @@ for d, t in tables.items():
     glue(f"worst_random_{d}", Markdown(f"{100 * rand.min():+.1f} points ({rand.idxmin()})"))
 cost = {d: m.rows[m.rows.metric == "cpu_seconds"]["value"].sum() / 60 for d, m in held.items()}
 jobs = {d: int((m.rows.metric == "cpu_seconds").sum()) for d, m in held.items()}
-glue("cost_text", Markdown(", ".join(f"{d} {cost[d]:.0f} CPU-minutes for {jobs[d]} jobs"
+_ = glue("cost_text", Markdown(", ".join(f"{d} {cost[d]:.0f} CPU-minutes for {jobs[d]} jobs"
                                      for d in held)))
 
 # %% [markdown]
-# The experiment cost {glue:md}`cost_text` (one torch thread per job, recorded in the files).
+# The experiment cost {glue:md}`cost_text:myst` (one torch thread per job, recorded in the files).
 #
-# On mfeat ({numref}`fig-rho-mfeat`, {numref}`fig-top-mfeat`): {glue:md}`findings_mfeat`
+# On mfeat ({numref}`fig-rho-mfeat`, {numref}`fig-top-mfeat`): {glue:md}`findings_mfeat:myst`
 #
 # On the synthetic set ({numref}`fig-rho-synthetic`, {numref}`fig-top-synthetic`):
-# {glue:md}`findings_synthetic`
+# {glue:md}`findings_synthetic:myst`
 #
-# **Where UDML-R holds and where it does not.** On mfeat: {glue:md}`reading_mfeat` On the
-# synthetic set: {glue:md}`reading_synthetic` ("branch" is the accuracy of the destroyed
+# **Where UDML-R holds and where it does not.** On mfeat: {glue:md}`reading_mfeat:myst` On the
+# synthetic set: {glue:md}`reading_synthetic:myst` ("branch" is the accuracy of the destroyed
 # modality's own branch under static fusion, the worse of the two modalities: how much of it the
 # damage left; ρ is UDML-R's worst.)
 #
@@ -584,8 +584,8 @@ glue("cost_text", Markdown(", ".join(f"{d} {cost[d]:.0f} CPU-minutes for {jobs[d
 # follow any held-out family, though it trained on the same six: reading $\sigma$ at the paper's
 # $\beta$ is not enough.
 #
-# What a destroyed modality keeps under UDML-R: on mfeat {glue:md}`kept_mfeat`; on the synthetic
-# set {glue:md}`kept_synthetic`. And the fix is not free: on clean data UDML-R is a little below
+# What a destroyed modality keeps under UDML-R: on mfeat {glue:md}`kept_mfeat:myst`; on the synthetic
+# set {glue:md}`kept_synthetic:myst`. And the fix is not free: on clean data UDML-R is a little below
 # the paper's UDML (the last sentence of each finding above).
 #
 # ### Real sound: the spoken digits
@@ -631,14 +631,18 @@ if av_rows:
          "fall-back gap, worst (points)", "scale kept, held out, largest"], av_rows, "llrrrrr")))
 else:
     print("no results of held-out-av in this folder: `python -m udml sweep held-out-av` runs it")
+av_cost = sum(m.rows[m.rows.metric == "cpu_seconds"]["value"].sum() for m in held_av.values())
+av_jobs = sum(int((m.rows.metric == "cpu_seconds").sum()) for m in held_av.values())
+glue("cost_av", Markdown(f"{av_cost / 60:.0f} CPU-minutes for {av_jobs} jobs"))
 for d in set(av.datasets) - set(held_av):  # what the text refers to, where it was not run
     for name in ("findings", "reading", "perm"):
         glue(f"{name}_{d}", Markdown("(not run)"))
 
 # %% [markdown]
-# The budget: {glue:text}`av_epochs` epochs (UDML-R {glue:md}`av_gap` points from UDML's clean
-# validation accuracy there). On the test split, over the seven held-out families:
-# {glue:md}`findings_fsdd` {glue:md}`reading_fsdd`
+# The budget: {glue:text}`av_epochs` epochs (UDML-R {glue:md}`av_gap:myst` points from UDML's clean
+# validation accuracy there); the runs cost {glue:md}`cost_av:myst`. On the test split, over the
+# seven held-out families:
+# {glue:md}`findings_fsdd:myst` {glue:md}`reading_fsdd:myst`
 #
 # ## Do UDML-R's scores decide more?
 #
@@ -680,8 +684,8 @@ for d, merged in {**held, **held_av}.items():
     glue(f"perm_{d}", Markdown(permutation_finding(merged)))
 
 # %% [markdown]
-# On mfeat: {glue:md}`perm_mfeat` On the synthetic set: {glue:md}`perm_synthetic` On the spoken
-# digits: {glue:md}`perm_fsdd`
+# On mfeat: {glue:md}`perm_mfeat:myst` On the synthetic set: {glue:md}`perm_synthetic:myst` On the spoken
+# digits: {glue:md}`perm_fsdd:myst`
 #
 # Two things stand out. UDML-R's scores decide, a little on mfeat and more on the synthetic set:
 # permuting them across the test examples costs accuracy on held-out damage, where the paper's
@@ -703,7 +707,7 @@ for d, merged in {**held, **held_av}.items():
 #   ({numref}`fig-beta`). With the paper's residual form, a small weight is still a large scale.
 # * **UDML-R holds on unseen damage that looks like damage.** With one modality destroyed by a
 #   held-out family that pushes values away from their typical range, it gains up to
-#   {glue:md}`best_mfeat` over static fusion on mfeat and {glue:md}`best_synthetic` on the
+#   {glue:md}`best_mfeat:myst` over static fusion on mfeat and {glue:md}`best_synthetic:myst` on the
 #   synthetic set, falls back on the clean modality, and its scores decide: permuting them costs
 #   accuracy, and the true level is not a better score.
 # * **It fails on damage that looks like clean data.** Blur, occlusion, dropout and coarse
@@ -712,13 +716,13 @@ for d, merged in {**held, **held_av}.items():
 #   a little more there), and UDML-R is at or below static fusion. On mfeat the image's
 #   estimate follows every family; the vector's does not.
 # * **The fix costs something.** Under the random protocol of some held-out families UDML-R is
-#   below the paper's UDML (at worst {glue:md}`worst_random_mfeat` on mfeat,
-#   {glue:md}`worst_random_synthetic` on the synthetic set), and on the synthetic set its clean
+#   below the paper's UDML (at worst {glue:md}`worst_random_mfeat:myst` on mfeat,
+#   {glue:md}`worst_random_synthetic:myst` on the synthetic set), and on the synthetic set its clean
 #   accuracy is about half a point lower. The target of a destroyed modality keeping at most a
 #   tenth of a clean one's scale is met only where the estimate follows the damage.
 # * **UDML-R needs a longer budget.** On the spoken digits its clean validation accuracy is
-#   {glue:md}`av_gap_short` points from UDML's at chapter 6's six epochs and
-#   {glue:md}`av_gap` at {glue:text}`av_epochs`: it learns more slowly than UDML, and the longer
+#   {glue:md}`av_gap_short:myst` points from UDML's at chapter 6's six epochs and
+#   {glue:md}`av_gap:myst` at {glue:text}`av_epochs`: it learns more slowly than UDML, and the longer
 #   budget costs {glue:text}`av_factor:.0f` times the training.
 # * **What is left**: an estimator that also knows what clean data look like (a score of
 #   typicality, not only of damage); the speaker split and mfeat-all under the same protocol
