@@ -35,7 +35,7 @@
 # 4. every score against the true level, with Spearman's correlation at the low and high levels;
 # 5. a panel that corrupts a digit and shows what the estimator and the fusion make of it.
 #
-# **Run time:** {glue:md}`run_time` on a 2-core CPU (default profile).
+# **Run time:** {glue:md}`run_time:myst` on a 2-core CPU (default profile).
 
 # %% [markdown]
 # ## Setup
@@ -704,7 +704,7 @@ _ = glue("lever_lesson", Markdown(
     f"change of the three"))
 
 # %% [markdown]
-# The rule picks {glue:md}`lever_chosen`: the mean overall $\rho$ rises from
+# The rule picks {glue:md}`lever_chosen:myst`: the mean overall $\rho$ rises from
 # {glue:text}`lever_reference_rho:.2f` (the reference target) to
 # {glue:text}`lever_chosen_rho:.2f`; these are the library's defaults (the cell checks it), used
 # in every chapter but the spoken-digit benchmark of chapter 6, which says why. Fitting
@@ -768,9 +768,10 @@ _ = glue("sigma_sign", Markdown(
 # {glue:text}`bound_within` of {glue:text}`bound_cells` cells (largest gap
 # {glue:text}`bound_gap_max:.2f`). The input carries the level at every range, even at levels 1-4,
 # which the quadratic strength makes hard to tell apart; the estimator, reading $\sigma$ alone,
-# loses much of it at both ends. The loss is in $\sigma$ rather than in $g_m$: the classification
-# losses that train the probabilistic head prefer a small $\sigma$ whatever the noise, and only a
-# weak KL term ties it to the level.
+# loses much of it at both ends. The loss is in $\sigma$ rather than in $g_m$ (an affine map of
+# $\sigma$ cannot add what $\sigma$ lacks). The KL term is the only part of the loss that ties
+# $\sigma$ to the level, and raising its weight did not help here (the lever table); chapter 7
+# sweeps it over five decades.
 
 # %% [markdown]
 # ## Explore: corrupt a digit, watch the estimate and the weights
