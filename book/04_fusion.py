@@ -707,13 +707,12 @@ assert torch.allclose(out6.weights.sum(1), torch.full((4,), 6.0), atol=1e-5)
 #   this input now?", the dependency "how much has training already favoured this modality?".
 #   Only ratios matter, so a noise ratio can undo a dependency ratio exactly, as the toy batch
 #   showed; which one wins is the dominance condition.
-# - **The estimator's scale decides, not only its ranking.** On mfeat, UDML takes weight from the
-#   modality it boosts only once that modality's estimate exceeds its partner's by the
+# - **The estimator's scale decides, not only its ranking.** On mfeat, the weight of the modality
+#   UDML boosts falls below the neutral 1 only once its estimate exceeds its partner's by the
 #   break-even factor {glue:text}`break_even:.2f`. An estimator that ranks the levels correctly
 #   but squeezes them into a narrow range leaves the weight where the dependency put it.
 # - **Reweighting is soft.** The residual form keeps every modality in the head at scale at least
 #   1, so a destroyed modality is never switched off; the head itself must learn to discount it.
-#   Where dropping the modality would beat the fused model, this floor is part of the reason.
 # - **A different weighting need not change the accuracy.** On clean data UDML gives the
 #   under-used {glue:md}`underused:myst` a weight of {glue:text}`w_clean_udml:.2f`, naive fusion
 #   {glue:text}`w_clean_naive:.2f`, yet their accuracies differ by

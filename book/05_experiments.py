@@ -385,7 +385,7 @@ _ = glue("low_end_text", Markdown(low_text))
 # The estimate comes within 0.05 of the bound's Spearman in {glue:text}`bound_near` of
 # {glue:text}`bound_cells` (dataset, modality, level range) cells; {glue:md}`low_end_text:myst`. The
 # table gives both sides of the dominance condition for each destroyed modality against its
-# hardest clean partner, and the share of the partner's weight it keeps (mean over seeds, seed 0,
+# least-weighted clean partner, and the share of the partner's weight it keeps (mean over seeds, seed 0,
 # the oracle); the goal is at most 0.5.
 
 # %% tags=["hide-input"]
@@ -1080,7 +1080,7 @@ if dom_rows:
     undamped = keeps + over_half
     raised = [r for r in undamped if r["dependency_ratio"] > 1]  # D makes the bar higher
     lessons.append(
-        "**A destroyed modality is not always damped.** It keeps *more* weight than its hardest "
+        "**A destroyed modality is not always damped.** It keeps *more* weight than its least-weighted "
         f"clean partner in {len(keeps)} and more than half of it in {len(over_half)} of "
         f"{len(dom_rows)} (dataset, destroyed modality) cases. In {len(raised)} of these "
         f"{len(undamped)} the dependency term raises the bar the estimate's ratio must clear; "

@@ -1001,12 +1001,13 @@ b, run_w = found["dependency"]["fsdd"], {m: r["protocols"]["clean"].get("mean_we
 e = b["easy"]["easy"]
 h = next(m for m in b["final"] if m != e)
 early_dir, end_dir = b["at_early"]["direction"], b["at_end"]["direction"]
-head = ("The network leans on the easy modality at first and on the hard one by the end of "
-        "training." if early_dir == "better" and end_dir == "worse" else
-        "By the end of training the network relies more on the hard modality." if
-        end_dir == "worse" else
-        "The network relies on the easy modality, the optimisation bias of the paper." if
-        end_dir == "better" else "The network ends training without a clear lean.")
+head = "On the official split " + (
+    "the network leans on the easy modality at first and on the hard one by the end of "
+    "training." if early_dir == "better" and end_dir == "worse" else
+    "the network relies more on the hard modality by the end of training." if
+    end_dir == "worse" else
+    "the network relies on the easy modality, the optimisation bias of the paper." if
+    end_dir == "better" else "the network ends training without a clear lean.")
 text = (f"**{head}** Over the benchmark's seeds on the official split the easy {NAME[e]} has "
         f"$\\alpha$ = {b['early'][e]['mean']:.2f} after epoch {b['early_epoch']} and "
         f"{b['final'][e]['mean']:.2f} at the end ({{numref}}`fig-av-dependency`); in this "
