@@ -1078,7 +1078,7 @@ if dom_rows:
     keeps = [r for r in dom_rows if r["kept"] > 1]
     over_half = [r for r in dom_rows if 0.5 < r["kept"] <= 1]
     undamped = keeps + over_half
-    raised = [r for r in undamped if r["dependency_ratio"] > 1]  # D makes the bar higher
+    raised = [r for r in undamped if r["dep"] > 1]  # the dependency makes the bar higher
     lessons.append(
         "**A destroyed modality is not always damped.** It keeps *more* weight than its least-weighted "
         f"clean partner in {len(keeps)} and more than half of it in {len(over_half)} of "

@@ -27,14 +27,12 @@
 # 2-5, unchanged. What would it take for a fusion to hold on damage it never saw? We measure it
 # with a protocol that cannot flatter, **leave one kind out**, and
 #
-# 1. see and hear one example where the paper's estimator reads unseen damage as clean;
-# 2. finish the study of the one lever the paper has for tying $\sigma$ to the level, the KL
-#    weight $\beta$, over five decades;
+# 1. see and hear the paper's estimator read unseen damage as clean;
+# 2. sweep the paper's one lever, the KL weight $\beta$, over five decades;
 # 3. define seven families of damage and the leave-one-kind-out protocol;
-# 4. build **UDML-R**, a variant of our own (its name says it is not the paper's), choose what
-#    its estimator reads on validation data, and test it beside the paper's methods on every
-#    held-out family;
-# 5. ask with the permutation test of chapter 5 whether its scores decide more than UDML's.
+# 4. build **UDML-R**, a variant of our own, choose what its estimator reads on validation data,
+#    and test it beside the paper's methods on every held-out family;
+# 5. ask with the permutation test whether its scores decide more than UDML's.
 #
 # **Before you start:** chapters 2, 4 and 5 (the estimator, the weights, the paired statistics
 # and the permutation test); chapter 6 for the spoken digits.
@@ -217,18 +215,15 @@ _ = glue("ex_r_acc_unseen", 100 * acc[("udml-r", unseen)])
 # {glue:text}`ex_r_acc_clean:.1f` %, with lost packets {glue:text}`ex_r_acc_unseen:.1f` %).
 # One recording and one seed prove nothing; the rest of the chapter measures.
 #
-# Why would an estimator read unseen damage as clean? $\hat s_m$ reads $\sigma_m$, and $\sigma_m$
-# is trained (by the KL towards $\mathcal{N}(0, l I)$) to grow with the level *of the noise in
-# training*. Nothing asks it to grow for other damage: an input damaged in a new way lands
-# wherever the encoder happens to map it, and nothing makes that a high-$\sigma$ region.
+# Why? $\sigma_m$ is trained (by the KL towards $\mathcal{N}(0, l I)$) to grow with the level *of
+# the noise in training*; nothing asks it to grow for other damage.
 #
 # ## The paper's own lever: the KL weight $\beta$
 #
-# The KL weight is the one term of the paper's loss that ties $\sigma$ to the level. Chapter 2
-# tried one value besides the default; here the experiment `beta` sweeps
-# $\beta \in \{10^{-4}, \dots, 10\}$, with the paper's residual fusion $(1 + w_m) z_m$ and with
-# the plain rescaling $w_m z_m$, five seeds, on mfeat and the synthetic set, everything else at
-# the book's defaults, scored on the **validation** split. {numref}`fig-beta` shows the trade-off:
+# The KL weight is the one term of the paper's loss that ties $\sigma$ to the level. The
+# experiment `beta` sweeps $\beta \in \{10^{-4}, \dots, 10\}$, with the residual fusion
+# $(1 + w_m) z_m$ and the plain rescaling $w_m z_m$, five seeds, on mfeat and the synthetic set,
+# scored on the **validation** split. {numref}`fig-beta` shows the trade-off:
 # accuracy against what a destroyed modality keeps.
 
 # %% tags=["hide-input", "hide-output"]
@@ -332,12 +327,10 @@ glue_figure("fig-families", fig)
 # The **leave-one-kind-out** protocol trains every method on a **mixture** of six families (each
 # noisy training sample gets one of their kinds, drawn uniformly, at a random level) and tests it
 # on the seventh, held out, under the standard protocols of chapter 5; then the same for each
-# family in turn. Every setting is chosen on validation data, never on test data. The experiment
-# `held-out` runs it on the synthetic set and mfeat with five seeds and four methods: static,
-# naive dynamic fusion, UDML and UDML-R; the seen families are tested too, at the top level.
-#
-# Training on a mixture is itself a departure from the paper, which trains on one kind: it gives
-# every method, the paper's included, a chance to learn that damage comes in many forms.
+# family in turn; settings are chosen on validation data only. (Training on a mixture departs
+# from the paper, which trains on one kind.) The experiment `held-out` runs it on the synthetic
+# set and mfeat, five seeds, with static, naive dynamic fusion, UDML and UDML-R; the seen
+# families are tested too, at the top level.
 #
 # ## UDML-R: what we change, and why
 #
@@ -347,11 +340,10 @@ glue_figure("fig-families", fig)
 # 1. **The plain rescaling** $w_m z_m$ instead of $(1 + w_m) z_m$, so that a modality judged
 #    destroyed can leave the fusion (chapter 5's extension);
 # 2. **$\beta = 1$**, which ties $\sigma$ to the level (the previous section);
-# 3. **an estimator that reads more than $\sigma$.** $\sigma$ is a by-product of the KL; the
-#    bound of chapter 2 showed that the input itself carries much more about the level. The
-#    estimator $g_m$ can read, always with the gradient stopped, $\sigma$ (the paper),
-#    the embedding ($\mu_m$ and $\log \sigma_m$), or the encoder's features $h_m$, the most the
-#    modality's branch knows about its input.
+# 3. **an estimator that reads more than $\sigma$**, since the bound of chapter 2 showed that
+#    the input carries much more about the level: with the gradient stopped, $g_m$ reads
+#    $\sigma$ (the paper), the embedding ($\mu_m$ and $\log \sigma_m$), or the encoder's
+#    features $h_m$.
 #
 # The third choice is made by the experiment `robust-choice`: UDML with changes 1 and 2 and each
 # of the three inputs, with each family held out in turn, two seeds, scored on the **validation**
@@ -585,8 +577,7 @@ _ = glue("cost_text", Markdown(", ".join(f"{d} {cost[d]:.0f} CPU-minutes for {jo
 # $\beta$ is not enough.
 #
 # What a destroyed modality keeps under UDML-R: on mfeat {glue:md}`kept_mfeat:myst`; on the synthetic
-# set {glue:md}`kept_synthetic:myst`. And the fix is not free: on clean data UDML-R is a little below
-# the paper's UDML (the last sentence of each finding above).
+# set {glue:md}`kept_synthetic:myst`.
 #
 # ### Real sound: the spoken digits
 #
@@ -659,9 +650,8 @@ for d in set(av.datasets) - set(held_av):  # what the text refers to, where it w
 
 # %% [markdown]
 # The budget: {glue:text}`av_epochs` epochs (UDML-R {glue:md}`av_gap:myst` points from UDML's clean
-# validation accuracy there); the runs cost {glue:md}`cost_av:myst`. On the test split, over the
-# seven held-out families:
-# {glue:md}`findings_fsdd:myst` {glue:md}`reading_fsdd:myst`
+# validation accuracy there); the runs cost {glue:md}`cost_av:myst`. On the test split:
+# {glue:md}`reading_fsdd:myst`
 #
 # ## Do UDML-R's scores decide more?
 #
@@ -706,10 +696,10 @@ for d, merged in {**held, **held_av}.items():
 # On mfeat: {glue:md}`perm_mfeat:myst` On the synthetic set: {glue:md}`perm_synthetic:myst` On the spoken
 # digits: {glue:md}`perm_fsdd:myst`
 #
-# Two things stand out. UDML-R's scores decide, a little on mfeat and more on the synthetic set:
-# permuting them across the test examples costs accuracy on held-out damage, where the paper's
-# UDML and naive fusion lose nothing, because their estimates carry nothing about damage they
-# never saw. And for UDML-R the true level in the same formula is rarely a better score than its
+# Two things stand out. UDML-R's scores decide, a little on mfeat and the spoken digits and more
+# on the synthetic set: permuting them across the test examples costs accuracy on held-out
+# damage, where the paper's UDML and naive fusion lose almost nothing. And on mfeat and the
+# synthetic set the true level in the same formula is rarely a better score for UDML-R than its
 # own estimate: the level says how hard the damage was applied, the estimate reads how much of
 # the modality it left, and the second is what the weights need. For the paper's UDML the true
 # level would still gain accuracy on the families that hurt most.
@@ -744,10 +734,8 @@ for d, merged in {**held, **held_av}.items():
 #   {glue:md}`av_gap_short:myst` points from UDML's at chapter 6's six epochs and
 #   {glue:md}`av_gap:myst` at {glue:text}`av_epochs`: it learns more slowly than UDML, and the longer
 #   budget costs {glue:text}`av_factor:.0f` times the training.
-# * **What is left**: an estimator that also knows what clean data look like (a score of
-#   typicality, not only of damage); the speaker split and mfeat-all under the same protocol
-#   (`python -m udml sweep held-out-av --datasets fsdd-speaker` runs the first); the oracle,
-#   QMF and TMC trained on the mixture.
+# * **What is left**: an estimator that also knows what clean data look like (typicality, not
+#   only damage); the speaker split and mfeat-all under this protocol.
 #
 # ## Exercises
 #
@@ -759,10 +747,9 @@ for d, merged in {**held, **held_av}.items():
 # :class: dropdown
 #
 # A clean standardised vector of $D$ entries has $\mathbb{E}\lVert x \rVert^2 = D$; with 90 % of
-# the entries set to 0 it has $0.1 D$. Additive noise of variance $\sigma^2$ raises it to
-# $D (1 + \sigma^2)$. An estimator that learned "the further from typical, the noisier" sees the
-# dropped-out vector as closer to typical than any clean one: its estimate falls below the clean
-# level, exactly the backwards reading of chapter 5 under blur and occlusion.
+# the entries set to 0 it has $0.1 D$, while additive noise of variance $\sigma^2$ raises it to
+# $D (1 + \sigma^2)$. To an estimator that learned "the further from typical, the noisier", the
+# dropped-out vector looks cleaner than a clean one: chapter 5's backwards reading.
 # :::
 #
 # 2. UDML-R's weights sum to $M$ and enter the head as $w_m z_m$. With two modalities and
