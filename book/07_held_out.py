@@ -44,8 +44,8 @@
 # ## Setup
 #
 # The `parameters` cell is the one papermill overrides. `profile` sets the live example's
-# training: `default` trains the two models of the first section with the spoken-digit budget of
-# chapter 6, `tiny` for one epoch (seconds; the example's numbers then mean little). Everything
+# training: `default` trains the two models of the first section with their budgets (given
+# there), `tiny` for one epoch each (seconds; the example's numbers then mean little). Everything
 # after the first section reads the committed results; `results_dir` points it at a folder of
 # your own (the output of `python -m udml sweep held-out`, for instance).
 
@@ -60,7 +60,7 @@ except ImportError:
 # %% tags=["parameters"]
 device = "auto"  # "auto" (cuda when available, else cpu), "cpu" or "cuda"
 seed = 0  # the one seed of everything random in this chapter
-profile = "default"  # "tiny" (one epoch) or "default" (the spoken-digit budget)
+profile = "default"  # "tiny" (one epoch) or "default" (the example's own budgets)
 results_dir = None  # a folder of results files; None: the committed results
 
 # %% tags=["hide-input"]
