@@ -2,7 +2,8 @@
 field's type (true/false included), and out-of-range values are refused with the field's name."""
 import pytest
 
-from udml.config import ModelConfig, TrainConfig, config_from_dict
+from udml.config import (ModelConfig, TrainConfig, added_defaults, as_read_today,
+                         config_from_dict, config_to_dict)
 
 
 @pytest.mark.parametrize("raw, want", [("false", False), ("False", False), ("no", False),
@@ -63,3 +64,12 @@ def test_out_of_range_values_are_named(cls, key, value):
 
 def test_config_from_dict_coerces_too():
     assert config_from_dict(TrainConfig, {"progress": "false"}).progress is False
+
+
+def test_a_stored_config_is_read_with_the_fields_added_since_at_their_defaults():
+    stored = config_to_dict(TrainConfig(epochs=7))
+    del stored["validate_every"], stored["held_out"]
+    assert added_defaults(TrainConfig, stored) == {"validate_every": 1, "held_out": ""}
+    assert as_read_today(TrainConfig, stored) == config_to_dict(TrainConfig(epochs=7))
+    with pytest.raises(ValueError, match="unknown TrainConfig keys"):
+        as_read_today(TrainConfig, {**stored, "gone": 1})

@@ -217,6 +217,16 @@ def config_to_dict(cfg) -> dict:
     return asdict(cfg)
 
 
+# the config classes of a run record, under the keys it keeps them (results files, training states)
+RECORDED = {"model": ModelConfig, "train": TrainConfig}
+
+
+def added_defaults(cls, stored: dict) -> dict:
+    """The fields of ``cls`` that a ``stored`` config lacks (added to the library since it was
+    written), at their defaults: the behaviour the config had when it was written."""
+    return {k: v for k, v in config_to_dict(cls()).items() if k not in stored}
+
+
 def as_read_today(cls, stored: dict) -> dict:
     """A config stored in a results file as today's library reads it: fields added since it was
     written take their defaults (which reproduce the old behaviour), so that comparing it with a

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..config import ModelConfig, TrainConfig, as_read_today
+from ..config import RECORDED, as_read_today
 from .files import Results, read_results
 from .registry import Experiment, slug
 
@@ -79,7 +79,7 @@ def load_run(job: Job, path: Path) -> Results:
                          "that job.")
     want = {**job.describe(), **job.config}
     have = {**rec["job"], **{k: rec["config"].get(k) for k in job.config}}
-    for key, cls in (("model", ModelConfig), ("train", TrainConfig)):
+    for key, cls in RECORDED.items():
         if isinstance(have.get(key), dict):  # fields added since the file was written: defaults
             try:
                 have[key] = as_read_today(cls, have[key])

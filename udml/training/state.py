@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
-from ..config import ModelConfig, TrainConfig, as_read_today, config_to_dict
+from ..config import RECORDED, added_defaults, config_to_dict
 
 STATE_FORMAT = "udml-train-state-2"  # 2: random states per rank
 RESUMABLE_CHANGES = ("progress", "device")  # TrainConfig fields that may differ on resume
@@ -69,19 +69,14 @@ def _short(v) -> str:
 
 def _as_read_today(saved: dict) -> dict:
     """``saved`` with the config fields added since it was written at their defaults (which
-    reproduce the old behaviour), so that only a changed value counts as another run; a config
-    that no longer reads stays as written (and differs)."""
+    reproduce the old behaviour), so that only a changed value counts as another run; a field
+    that today's library no longer has stays, and differs."""
     out = dict(saved)
-    for key, cls in (("model", ModelConfig), ("train", TrainConfig)):
-        stored = saved.get(key)
-        if not isinstance(stored, dict):
-            continue
-        try:
-            today = as_read_today(cls, stored)
-        except (TypeError, ValueError):
-            continue
-        added = {k: v for k, v in today.items() if k not in stored and k not in RESUMABLE_CHANGES}
-        out[key] = {**stored, **json.loads(json.dumps(added, sort_keys=True, default=str))}
+    for key, cls in RECORDED.items():
+        if isinstance(saved.get(key), dict):
+            added = {k: v for k, v in added_defaults(cls, saved[key]).items()
+                     if k not in RESUMABLE_CHANGES}
+            out[key] = {**saved[key], **json.loads(json.dumps(added, sort_keys=True, default=str))}
     return out
 
 
