@@ -902,8 +902,8 @@ glue_figure("fig-av-dependency", fig)
 PERM = get_experiment("permutation-av")
 perm_av = load_experiment(results_root / PERM.name)
 assert list(perm_av) == list(PERM.datasets), f"permutation results of {list(perm_av)} only"
-ptables = {d: permutation_table(merged, ["pe", "naive", "udml", "oracle", "qmf", "tmc"])
-           for d, merged in perm_av.items()}
+scored = [m for m in PERM.methods if m != "static"]  # static fusion reads no scores
+ptables = {d: permutation_table(merged, scored) for d, merged in perm_av.items()}
 for d, ptable in ptables.items():
     if d == "fsdd":
         fig = perm_plots.plot_permutation(ptable, ["random"] + [f"unseen: {k}"

@@ -71,7 +71,7 @@ import torch
 from IPython.display import Audio, Markdown, display
 
 from udml.analysis.calibration import beta_trade_off, lever_rows
-from udml.analysis.comparisons import find_results, load_experiment, markdown_table
+from udml.analysis.comparisons import find_results, load_experiment, markdown_table, sweep_cost
 from udml.analysis.held_out import (chosen_epochs, chosen_reads, epochs_choice,
                                     held_out_comparison, held_out_permutation, held_out_table,
                                     reads_choice)
@@ -547,10 +547,13 @@ for d, t in tables.items():
             - u.groupby("family", sort=False)["random"].first())
     glue(f"best_{d}", Markdown(f"{100 * gain.max():+.1f} points ({gain.idxmax()})"))
     glue(f"worst_random_{d}", Markdown(f"{100 * rand.min():+.1f} points ({rand.idxmin()})"))
-cost = {d: m.rows[m.rows.metric == "cpu_seconds"]["value"].sum() / 60 for d, m in held.items()}
-jobs = {d: int((m.rows.metric == "cpu_seconds").sum()) for d, m in held.items()}
-_ = glue("cost_text", Markdown(", ".join(f"{d} {cost[d]:.0f} CPU-minutes for {jobs[d]} jobs"
-                                     for d in held)))
+def cost(merged) -> str:
+    """What the runs behind one merged file cost, as their files record it."""
+    c = sweep_cost(merged)
+    return f"{c['cpu_seconds'] / 60:.0f} CPU-minutes for {c['jobs']} jobs"
+
+
+_ = glue("cost_text", Markdown(", ".join(f"{d} {cost(m)}" for d, m in held.items())))
 
 # %% [markdown]
 # The experiment cost {glue:md}`cost_text:myst` (one torch thread per job, recorded in the files).
@@ -602,20 +605,20 @@ glue("av_gap", Markdown(f"{100 * gaps[av_epochs]:+.1f}"))
 short = get_experiment("av").base["epochs"]
 glue("av_gap_short", Markdown(f"{100 * gaps[short]:+.1f}"))
 glue("av_factor", av_epochs / short)
-held_av = ({d: m for d, m in load_experiment(root / "held-out-av").items()}
+held_av = (load_experiment(root / "held-out-av")
            if any((root / "held-out-av").glob("*.parquet")) else {})
+av_tables = {d: held_out_table(merged) for d, merged in held_av.items()}
 SPLITS = {"fsdd": "official", "fsdd-speaker": "speaker"}
 av_rows = []
-for d, merged in held_av.items():
-    t = held_out_table(merged)
-    glue(f"findings_{d}", Markdown(findings(d, t, merged)))
+for d, t in av_tables.items():
     glue(f"reading_{d}", Markdown(reading(t)))
     for meth in ("udml", "udml-r"):
-        r = target_rows(t, meth).min()
-        av_rows.append([SPLITS.get(d, d), method_label(meth), f"{r['worst ρ']:.2f}",
-                        *(f"{r[c]:+.1f}" for c in ("vs static (points)", "vs naive (points)",
-                                                   "fall-back gap (points)")),
-                        f"{target_rows(t, meth)['scale kept, held out'].max():.2f}"])
+        r = target_rows(t, meth)
+        worst = r.min()
+        av_rows.append([SPLITS.get(d, d), method_label(meth), f"{worst['worst ρ']:.2f}",
+                        *(f"{worst[c]:+.1f}" for c in ("vs static (points)", "vs naive (points)",
+                                                       "fall-back gap (points)")),
+                        f"{r['scale kept, held out'].max():.2f}"])
 if av_rows:
     display(Markdown(markdown_table(
         ["split", "method", "worst ρ", "vs static, worst (points)", "vs naive, worst (points)",
@@ -628,8 +631,8 @@ def spread(rows: pd.DataFrame) -> str:
     return f"{branch.min():.0f}-{branch.max():.0f} %"
 
 
-if "fsdd" in held_av:  # the lesson of the spoken digits, chosen by the numbers
-    t = held_out_table(held_av["fsdd"])
+if "fsdd" in av_tables:  # the lesson of the spoken digits, chosen by the numbers
+    t = av_tables["fsdd"]
     r, u = t[t.method == "udml-r"], t[t.method == "udml"]
     follows = int((r.groupby("family").spearman.min() > 0.5).sum())
     gain = r.groupby("family").vs_static.mean()
@@ -647,11 +650,9 @@ if "fsdd" in held_av:  # the lesson of the spoken digits, chosen by the numbers
         f"{100 * r.clean.mean():.1f} % against UDML's {100 * u.clean.mean():.1f} %."))
 else:
     glue("av_lesson", Markdown("(The spoken digits were not run in this folder.)"))
-av_cost = sum(m.rows[m.rows.metric == "cpu_seconds"]["value"].sum() for m in held_av.values())
-av_jobs = sum(int((m.rows.metric == "cpu_seconds").sum()) for m in held_av.values())
-glue("cost_av", Markdown(f"{av_cost / 60:.0f} CPU-minutes for {av_jobs} jobs"))
+glue("cost_av", Markdown(", ".join(cost(m) for m in held_av.values()) or "nothing"))
 for d in set(av.datasets) - set(held_av):  # what the text refers to, where it was not run
-    for name in ("findings", "reading", "perm"):
+    for name in ("reading", "perm"):
         glue(f"{name}_{d}", Markdown("(not run)"))
 
 # %% [markdown]
