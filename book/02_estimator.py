@@ -83,12 +83,11 @@ from udml.experiments.files import read_results
 from udml.experiments.registry import get_experiment
 from udml.plotting.calibration import plot_calibration
 
-# epochs of each model; test samples used for the evidence (None = all); whether to also train
-# an MLP estimator beside the default affine one
+# epochs of each model; test samples used for the evidence (None = all)
 PROFILES = {
-    "tiny": {"epochs": 2, "test_size": 40, "compare_forms": False},
-    "default": {"epochs": 30, "test_size": None, "compare_forms": True},
-    "gpu": {"epochs": 100, "test_size": None, "compare_forms": True},
+    "tiny": {"epochs": 2, "test_size": 40},
+    "default": {"epochs": 30, "test_size": None},
+    "gpu": {"epochs": 100, "test_size": None},
 }
 dev, settings, generator, started = setup(device, seed, profile, PROFILES)  # 1 thread on CPU
 print(f"udml {udml.__version__}, settings: {settings}")
@@ -590,38 +589,6 @@ _ = glue("inverted", Markdown(inverted))
 # which the energy reads as reliable. The experiments chapter repeats the comparison over seeds.
 
 # %% [markdown]
-# ## Affine or MLP estimator?
-#
-# The reference's $g_m$ is affine in $\sigma_m$, and so is `udml`'s default. One more UDML model,
-# identical but for a ReLU between the two layers of $g_m$, is trained and swept the same way; the
-# better $\rho$ of each pair is in bold.
-
-# %%
-FORMS = {"affine": "affine $g_m$ (reference, default)", "mlp": "MLP $g_m$"}
-if settings["compare_forms"]:
-    mlp_model, _ = fit(splits, ModelConfig(method="udml", estimator="mlp"), train_cfg, specs)
-    form_rho = {}
-    for m in mods:
-        other = level_sweep(mlp_model, data, specs, m, L, seed=seed, device=dev)["s_hat"]
-        form_rho[("sweep", m)] = {"affine": rho[("sweep", m)]["s_hat"],
-                                  "mlp": unreliability_spearman(other, L)[m]}
-    display(Markdown(plots.spearman_table(form_rho, FORMS, RANGES)))
-    pairs = [(key, r) for key in form_rho for r in RANGES]
-    count = {f: sum(form_rho[key][f][r] > form_rho[key][g][r] for key, r in pairs)
-             for f, g in (("affine", "mlp"), ("mlp", "affine"))}
-    forms_text = (f"the affine estimate correlates better with the level in {count['affine']} "
-                  f"of {len(pairs)} columns, the MLP one in {count['mlp']}")
-else:
-    forms_text = "not run in this profile"
-    print("skipped in this profile (compare_forms=False)")
-_ = glue("forms_text", Markdown(forms_text))
-
-# %% [markdown]
-# Over the sweep columns, {glue:md}`forms_text:myst`. An affine $g_m$ makes $\log \hat s_m$ a
-# linear function of $\sigma_m$; the MLP can bend that map where $\sigma$ moves little or
-# saturates, but has more to fit from the same noisy samples. With one seed, differences of a few
-# hundredths are within the run-to-run spread; the next section decides on three seeds.
-#
 # ## Choosing the estimator's settings on validation data
 #
 # The estimator has a handful of settings inside the paper's design: what its MSE fits ($l$, as

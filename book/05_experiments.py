@@ -84,7 +84,7 @@ EXPERIMENTS = ("main", "gamma", "ablation", "extension")
 # where the results come from; the job (experiment, dataset, method) re-run with `seed`
 PROFILES = {
     "tiny": {"source": "smoke", "rerun": ("smoke", "mfeat", "udml")},
-    "default": {"source": "committed", "rerun": ("main", "mfeat", "udml")},
+    "default": {"source": "committed", "rerun": ("main", "synthetic", "udml")},
     "full": {"source": "sweep", "out": None, "rerun": ("main", "mfeat", "udml")},
     "gpu": {"source": "sweep", "out": "_build/results-gpu", "rerun": None},
 }
