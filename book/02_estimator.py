@@ -448,11 +448,12 @@ def describe_shape(m: str) -> str:
                           f"{seg.max():.2f})")
         at = b
     falls = [lv for lv in range(1, L) if mean[lv] < mean[lv - 1]]  # a fall on step lv -> lv+1
-    inside = all(any(a <= lv < b for a, b in flats) for lv in falls)
-    where = ("all inside the flat stretches" if inside else "not all inside flat stretches")
-    fall_text = ("It never falls from one level to the next." if not falls else
-                 f"It falls on {len(falls)} of the {L - 1} steps (by at most "
-                 f"{float((mean[:-1] - mean[1:]).clamp(min=0).max()):.2g} levels), {where}.")
+    # a fall inside a flat stretch is smaller than FLAT_TOL: part of "flat", not worth a sentence
+    outside = [lv for lv in falls if not any(a <= lv < b for a, b in flats)]
+    fall_text = ("It never falls from one level to the next." if not falls else "" if not outside
+                 else f"It falls on {len(outside)} of the {L - 1} steps outside its flat "
+                      f"stretches, by at most "
+                      f"{max(float(mean[lv - 1] - mean[lv]) for lv in outside):.2f} levels.")
     sides = []
     for word, lvs in (("below", [lv for lv in range(2, L + 1) if mean[lv - 1] < lv]),
                       ("above", [lv for lv in range(2, L + 1) if mean[lv - 1] > lv])):
@@ -460,7 +461,8 @@ def describe_shape(m: str) -> str:
             what = "it" if sides else "the ideal $\\hat s = l$"
             sides.append(f"{word} {what} at level{'s' if len(lvs) > 1 else ''} {level_span(lvs)}")
     top = float(mean[-1])
-    return (f"- **`{m}`**: the mean estimate " + ", then ".join(pieces) + f". {fall_text} "
+    return (f"- **`{m}`**: the mean estimate " + ", then ".join(pieces) + "."
+            + (f" {fall_text}" if fall_text else "") + " "
             f"From level 2 on it lies {' and '.join(sides)}; at level {L} it is {top:.2f}, "
             f"{top / L:.2f} times the true level.")
 
@@ -664,17 +666,19 @@ assert change[log_v] > change[aff_v], "the target did not matter more than the f
 beta_text = (f"{'raising' if var_beta > base_beta else 'lowering'} the KL weight $\\beta$ from "
              f"{base_beta:g} to {var_beta:g} {moved(log_v, beta_v)}")
 glue("lever_beta", Markdown(beta_text[0].upper() + beta_text[1:]))
+beta_most = change[beta_v] > max(change[log_v], change[aff_v])
 _ = glue("lever_lesson", Markdown(
-    f"fitting $\\log l$ instead of $l$ {moved(ref_v, log_v)}; switching $g_m$ from MLP to affine "
-    f"{moved(log_v, aff_v)}; and {beta_text}: "
-    f"{'the' if change[beta_v] > max(change[log_v], change[aff_v]) else 'not the'} largest "
-    f"change of the three"))
+    "**The target mattered more than the form" + ("; the KL weight mattered most.**" if beta_most
+                                                  else ".**")
+    + f" In the lever table, fitting $\\log l$ instead of $l$ {moved(ref_v, log_v)}; switching "
+    f"$g_m$ from MLP to affine {moved(log_v, aff_v)}; and {beta_text}: "
+    f"{'the' if beta_most else 'not the'} largest change of the three"))
 
 # %% [markdown]
 # The rule picks {glue:md}`lever_chosen:myst`: the mean overall $\rho$ rises from
 # {glue:text}`lever_reference_rho:.2f` (the reference target) to
 # {glue:text}`lever_chosen_rho:.2f`; these are the library's defaults (the cell checks it), used
-# in every chapter but the spoken-digit benchmark of chapter 6, which says why. Fitting
+# in every chapter. Fitting
 # $\log l$ maps a group of inputs that look alike to the *geometric* mean of their levels, which
 # keeps clean inputs closer to 1 and lets destroyed ones reach higher: the scale the fusion
 # weights $1/\hat s^2$ need. {glue:md}`lever_beta:myst`; chapter 7 sweeps $\beta$ over five
@@ -837,8 +841,7 @@ display(figure_panel(show_sample, controls, [["sample", "kind"], ["pix_level", "
 #   turns this into the dominance condition.
 # - **Read a score's sign, not only its strength.** A score that orders the levels well but in the
 #   wrong direction ($\rho < 0$) would steer a fusion towards the destroyed input.
-# - **The target mattered more than the form.** In the lever table,
-#   {glue:md}`lever_lesson:myst`.
+# - {glue:md}`lever_lesson:myst`.
 
 # %%
 run_time = report_time(started)

@@ -32,8 +32,7 @@
 # 3. the training schedule (clean warm-up, noisy data, then uncertainty weights), drawn;
 # 4. a UDML model and a naive dynamic-fusion model (the same without $D_m$) trained on the mfeat
 #    digits, with the weights and the accuracy as one modality's noise rises from level 1 to 11;
-# 5. a look at the structured output of one forward pass, a panel of widgets to play with, and the
-#    same model for six modalities.
+# 5. a panel of widgets to play with, and the same model for six modalities.
 #
 # **Run time:** {glue:md}`run_time:myst` on a 2-core CPU (default profile).
 
@@ -147,7 +146,7 @@ assert torch.isclose(best, share, atol=1e-4)
 # dependency $D_m$, so a modality the network already over-uses (large $D_m$) is damped and the
 # under-used one (small $D_m$) is boosted:
 #
-# $$ u_m = \frac{1}{s_m^2 \, D_m} . $$
+# $$ u_m = \frac{1}{\hat s_m^2 \, D_m} . $$
 #
 # Here the head relies on the first modality four times as much as on the second. Only the
 # ratio of the dependencies matters (the weights are normalised in step 3), so we use the
@@ -185,7 +184,9 @@ display(Markdown("\n".join(
 # ### Step 4: the residual rescaling
 #
 # The weights rescale each modality's embedding $z_m$ before the fusion head; UDML adds them to
-# one, $(1 + w_m)\, z_m$, rather than using $w_m z_m$. `udml.method.weights.rescale` does the same:
+# one, $(1 + w_m)\, z_m$, rather than using $w_m z_m$. `udml.method.weights.rescale` does the same.
+# On toy embeddings $z$ (0, 1, 2, ... in order), the printout is one sample's rescaled embeddings,
+# a row per modality: each row is its $z_m$ times $1 + w_m$.
 
 # %%
 z = torch.arange(4 * M * 3, dtype=torch.float32).view(4, M, 3)  # (B, M, K) embeddings, K = 3
@@ -319,7 +320,7 @@ glue_figure("fig-schedule", fig)
 #
 # The training schedule of the reference code (100 epochs, top) and of this chapter's run
 # (bottom). Upper bar: the phases of the data and of the score $s$ in the weights (clean warm-up;
-# noisy data with $s_m = 1$; noisy data with the estimate in the weights); lower bar: the
+# noisy data with $\hat s_m = 1$; noisy data with the estimate in the weights); lower bar: the
 # dependency $D_m$, tracked and used in every epoch; dashed line: the tenfold learning-rate drop.
 # ```
 #
@@ -442,7 +443,7 @@ glue_figure("fig-weight-sweep", fig)
 # :name: fig-weight-sweep
 #
 # UDML and naive dynamic fusion as one modality gets noisier, the other clean: mean weights with
-# their 10-90 % band (left) and test accuracy (right, its axis at least 5 points tall), one row per noisy
+# their 10-90 % band (left) and test accuracy (right), one row per noisy
 # modality.
 # ```
 #
@@ -561,33 +562,6 @@ display(Markdown("\n".join(findings)))
 # run), the floor of the residual form is one reason: a destroyed modality still enters the head
 # at scale at least 1, a third of its partner's largest.
 #
-# ## The structured output of one forward pass
-#
-# Every model of `udml` returns a `udml.method.output.FusionOutput`, so one trainer and one
-# evaluator serve all methods. Here are its fields for a batch of eight clean test digits through
-# the UDML model ($B = 8$, $C = 10$ classes, $M = 2$, $K$ = {glue:text}`latent_dim` latent
-# dimensions):
-
-# %%
-batch = next(test.batches(8))
-model.eval()
-with torch.no_grad():
-    out = model(batch.x)
-glue("latent_dim", model.config.latent_dim)
-display(Markdown(plots.output_table(out)))
-assert out.logits.shape == (8, splits.num_classes) and out.weights.shape == (8, M)
-assert sorted(out.s_hat) == names and out.dependency.shape == (M,)
-assert torch.allclose(out.weights, unbiased_weights(
-    torch.stack([out.s_hat[n] for n in names], 1), model.dependency.for_weights()), atol=1e-6)
-
-# %% [markdown]
-# `weights` are recomputed above from `s_hat` and the dependency with `unbiased_weights`, the
-# same formula as in the first section. `unreliability` is each method's own score (for
-# UDML the same $\hat s$), `extras["pe_sigma"]` the PE variance of chapter 2,
-# `extras["fusion_scores"]` the score $s$ the weights were computed from (here $\hat s$), and
-# `unimodal_logits` the head's output with the other modality dropped, which the auxiliary losses
-# and the dependency use.
-#
 # ## Explore: one test sample through the fusion
 #
 # The panel below runs one test sample through a trained model at a noise level of your choice
@@ -648,8 +622,9 @@ _ = glue("panel_text", Markdown(
     f"{shown['weights']['pix']:.2f}. The model still predicts {int(shown['probs'].argmax())}, "
     f"the true class (p = {shown['probs'].max().item():.2f}). Over the whole test set the "
     f"destroyed `fou` keeps a weight between {w_destroyed.min().item():.2f} and "
-    f"{w_destroyed.max().item():.2f} (mean {w_destroyed.mean().item():.2f}): a sample whose "
-    f"estimate stays low keeps more."))
+    f"{w_destroyed.max().item():.2f} (mean {w_destroyed.mean().item():.2f}; the sweep's mean "
+    f"above differs a little because the panel draws each sample's noise from its own "
+    f"generator): a sample whose estimate stays low keeps more."))
 
 # %% tags=["nbval-ignore-output", "hide-input"]
 def show_fusion(sample, method, pix_level, fou_level):
@@ -683,7 +658,7 @@ display(figure_panel(show_fusion, controls, [["sample", "method"], ["pix_level",
 #
 # Nothing above is specific to two modalities. The `mfeat-all` dataset has all six views of the
 # same digits; the same model class takes them as a dict, and its weights sum to $M = 6$ (an
-# untrained model here: we only check the plumbing).
+# untrained model: the point here is the shapes; chapter 5 trains it).
 
 # %%
 splits6 = load_dataset("mfeat-all", seed=seed)

@@ -1,8 +1,7 @@
 import pytest
 import torch
 
-from udml.method.output import FusionOutput
-from udml.plotting.fusion import (output_table, plot_fused_scales, plot_fusion_panel,
+from udml.plotting.fusion import (plot_fused_scales, plot_fusion_panel,
                                   plot_schedule, plot_weight_sweep)
 from udml.training.schedule import Schedule
 
@@ -129,22 +128,3 @@ def test_fusion_panel_errors():
                           **{**good, "alpha": {"a": 1}})
     with pytest.raises(ValueError, match="label 5"):
         plot_fusion_panel(torch.zeros(4, 5), probs=torch.tensor([0.5, 0.5]), label=5, **good)
-
-
-def test_output_table_lists_every_field_with_shapes():
-    out = FusionOutput(logits=torch.zeros(4, 3), unimodal_logits={"b": torch.zeros(4, 3),
-                                                                  "a": torch.zeros(4, 3)},
-                       weights=torch.ones(4, 2))
-    table = output_table(out).splitlines()
-    assert table[0] == "| field | holds | shape |"
-    assert len(table) == 2 + 9  # header, rule, one row per field
-    assert "| `logits` | tensor | (4, 3) |" in table
-    assert "| `unimodal_logits` | dict of tensors | `a`: (4, 3)<br>`b`: (4, 3) |" in table
-    assert "| `dependency` | nothing | None |" in table
-    assert "| `unreliability` | dict of tensors | {} (empty) |" in table
-    assert "| `weights` | tensor | (4, 2) |" in table
-    one_d = FusionOutput(logits=torch.zeros(2, 3), unimodal_logits={},
-                         s_hat={"a": torch.zeros(2)})
-    assert "| `s_hat` | dict of tensors | `a`: (2,) |" in output_table(one_d).splitlines()
-    with pytest.raises(TypeError, match="FusionOutput"):
-        output_table({"logits": 1})

@@ -1,12 +1,11 @@
 """Figures of the fusion chapter: the fused scales' floor, the training schedule, the weights as
-one modality gets noisier, one sample's fusion panel, and the structured output as a table.
+one modality gets noisier, and one sample's fusion panel.
 
 Every function takes plain tensors / dicts (no model), checks them, draws one figure in the
 book's style (`udml.plotting.style`) and returns it; the caller shows or saves it.
 """
 from __future__ import annotations
 
-import dataclasses
 import math
 
 import matplotlib.pyplot as plt
@@ -15,7 +14,6 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from torch import Tensor
 
-from ..method.output import FusionOutput
 from ..training.schedule import Schedule
 from .style import apply_style, method_color, method_label, modality_color
 
@@ -272,28 +270,3 @@ def plot_fusion_panel(image, weights: dict[str, float], s_hat: dict[str, float],
     fig.tight_layout()
     return fig
 
-
-def _shape(value) -> str:
-    if value is None:
-        return "None"
-    if isinstance(value, Tensor):
-        return str(tuple(value.shape))
-    if isinstance(value, dict):
-        if not value:
-            return "{} (empty)"
-        return "<br>".join(f"`{k}`: {_shape(v)}" for k, v in sorted(value.items()))
-    return type(value).__name__
-
-
-def output_table(out: FusionOutput) -> str:
-    """A Markdown table of a FusionOutput's fields: name, what it holds, shape(s)."""
-    if not isinstance(out, FusionOutput):
-        raise TypeError(f"out must be a udml.method.output.FusionOutput, got {type(out).__name__}")
-    rows = ["| field | holds | shape |", "| --- | --- | --- |"]
-    for f in dataclasses.fields(out):
-        value = getattr(out, f.name)
-        holds = ("tensor" if isinstance(value, Tensor) else
-                 "dict of tensors" if isinstance(value, dict) else
-                 "nothing" if value is None else type(value).__name__)
-        rows.append(f"| `{f.name}` | {holds} | {_shape(value)} |")
-    return "\n".join(rows)
