@@ -852,7 +852,9 @@ for dataset, per in abl_table.items():
 # :name: fig-ablation-mfeat
 #
 # mfeat: full UDML minus each variant with one component changed, per protocol group, paired over
-# the seeds (mean and 95 % interval; filled: the interval excludes 0).
+# the seeds (mean and 95 % interval; filled: the interval excludes 0). The ablation runs are not
+# scored under the unseen kinds; there only the variant without the dependency (naive fusion,
+# from `main`) has a marker.
 # ```
 #
 # ```{glue:figure} fig-ablation-synthetic
