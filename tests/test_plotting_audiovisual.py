@@ -171,7 +171,7 @@ def test_spearman_table_shows_nan_as_not_available():
            "visual": {"all": 0.0, "lower_half": 0.1, "upper_half": 0.2}}
     table = av.spearman_table({"udml": _report({"random": 1.0}, spearman=rho)},
                               {"udml": "s_hat"}).splitlines()
-    assert table[0].startswith("| method (score) | audio, all | audio, lower_half | audio, upper_half")
+    assert table[0].startswith("| method (score) | audio, all | audio, lower half | audio, upper half")
     assert table[2] == "| UDML (s_hat) | 0.50 | n/a | -0.25 | 0.00 | 0.10 | 0.20 |"
     with pytest.raises(KeyError, match="spearman"):
         av.spearman_table({"udml": _report({"clean": 1.0})})

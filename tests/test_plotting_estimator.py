@@ -106,7 +106,7 @@ def test_spearman_table_bolds_the_best_per_group():
                               "b": {"all": 0.7, "lower_half": 0.1}}}
     text = spearman_table(rho, {"a": "A", "b": "B"}, ranges=("all", "lower_half"))
     lines = text.split("\n")
-    assert lines[0] == "| protocol | modality | score | all | lower_half |"
+    assert lines[0] == "| protocol | modality | score | all | lower half |"
     assert lines[2] == "| sweep | `pix` | A | 0.500 | n/a |"
     assert lines[3] == "| sweep | `pix` | B | **0.700** | **0.100** |"
     with pytest.raises(ValueError, match="lacks the scores"):

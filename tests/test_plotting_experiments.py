@@ -144,9 +144,9 @@ def test_paired_and_spearman_markdown():
     sp = {"pix": {"lower_half": {"udml": _s(0.5, 0.1), "pe": {**_s(0.2), "low": math.nan}}}}
     rows = tables.spearman_markdown(sp, ["udml", "pe", "qmf"]).splitlines()
     assert rows[0] == "| modality, levels | UDML | PE dynamic | QMF |"
-    assert rows[2] == "| pix, lower_half | +0.50 ± 0.10 | +0.20 |  |"
+    assert rows[2] == "| pix, lower half | +0.50 ± 0.10 | +0.20 |  |"
     missing = {"pix": {"lower_half": {"udml": summary([0.5, math.nan, 0.4])}}}  # a constant score
-    assert tables.spearman_markdown(missing, ["udml"]).splitlines()[2] == f"| pix, lower_half | {MISSING} |"
+    assert tables.spearman_markdown(missing, ["udml"]).splitlines()[2] == f"| pix, lower half | {MISSING} |"
 
 
 def test_dependency_and_verdicts_markdown():

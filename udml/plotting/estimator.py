@@ -308,7 +308,8 @@ def spearman_table(rho: dict, labels: dict[str, str],
         raise ValueError("rho must be a non-empty dict: (protocol, modality) -> score -> range")
     if not labels:
         raise ValueError("labels must name at least one score")
-    lines = ["| protocol | modality | score | " + " | ".join(ranges) + " |",
+    lines = ["| protocol | modality | score | " + " | ".join(r.replace("_", " ") for r in ranges)
+             + " |",
              "| --- | --- | --- |" + " ---: |" * len(ranges)]
     for key, per_score in rho.items():
         if not (isinstance(key, tuple) and len(key) == 2):

@@ -59,7 +59,7 @@ def spearman_markdown(table: dict, methods: list[str]) -> str:
                     cells.append(f"{s['mean']:+.2f}")
                 else:
                     cells.append(f"{s['mean']:+.2f} ± {(s['high'] - s['low']) / 2:.2f}")
-            rows.append([f"{mod}, {rng}", *cells])
+            rows.append([f"{mod}, {rng.replace('_', ' ')}", *cells])
     return markdown_table(["modality, levels", *map(_label, methods)], rows)
 
 

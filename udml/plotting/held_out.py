@@ -91,6 +91,7 @@ def plot_family_bars(table: pd.DataFrame, value: str, methods: list[str], ylabel
     ax.set_ylabel(ylabel)
     if title:
         ax.set_title(title)
-    ax.legend(fontsize=7, ncols=min(len(methods), 5), loc="best")
+    # beside the axes, where no bar or whisker can be under it
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     fig.tight_layout()
     return fig
