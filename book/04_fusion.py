@@ -379,7 +379,8 @@ for method, history in histories.items():
 #
 # The running dependency $D_m$ (an average over the training batches of how much the fused
 # logits change when modality $m$ is dropped, chapter 3) is stored in the model; the weights use
-# its normalised form $\alpha_m = M D_m / \sum_k D_k$.
+# its normalised form $\alpha_m = M D_m / \sum_k D_k$. These are one seed's values; chapter 5
+# gives their mean and spread over five seeds.
 
 # %%
 dep_raw = dict(zip(names, model.dependency.value.tolist()))
