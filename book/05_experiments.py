@@ -152,8 +152,8 @@ display(Markdown(markdown_table(
 # Each job is scored on clean data, with one modality and with all modalities at each Gaussian
 # level {glue:text}`levels_text`, under the random protocol ({glue:text}`random_clean:.0%` of the
 # samples clean, the rest at random levels per modality), and under unseen kinds (blur,
-# occlusion, salt-and-pepper). Tables group these as *clean*, *fou noisy*, one per modality (mean over the
-# levels), *all noisy*, *random* and, per unseen kind, *unseen:* and its name (*unseen: blur*).
+# occlusion, salt-and-pepper). Tables group these as *clean*, one per noisy modality (*fou
+# noisy*, mean over the levels), *all noisy*, *random* and one per unseen kind (*unseen: blur*).
 #
 # ## The results files, and do they reproduce?
 
@@ -205,8 +205,8 @@ _ = glue("total_cpu_hours", total_cpu / 3600)
 
 # %% [markdown]
 # In all the results took {glue:text}`total_cpu_hours:.1f` CPU hours (folded above: the cost of
-# each experiment). The next cell re-runs one job (the chapter's `seed`) through the sweep's own
-# function and compares every metric with the stored number.
+# each experiment). The next cell re-runs one job through the sweep's own function and compares
+# every metric with the stored one.
 
 # %% tags=["hide-input"]
 if settings["rerun"] is not None:
@@ -240,8 +240,7 @@ _ = glue("rerun_text", Markdown(rerun_text))
 # the mean difference, its 95 % confidence interval (t distribution) and its p-value. A difference
 # *counts* when its p-value stays below 0.05 after Holm's correction within its family; one whose
 # uncorrected interval excludes 0 is *beyond the seed spread* (tables mark it `*`). Each claim's
-# verdict (table below) follows from these counts; its text is folded in the claim's section.
-# The rules (`udml.analysis.claims`):
+# verdict (table below) follows from these counts by these rules:
 #
 # * **claim 1** (the estimate tracks the level) *holds* when $\hat s_m$'s Spearman with the level
 #   is above 0 beyond the seed spread for every modality and above every rival's on both halves
