@@ -14,7 +14,7 @@ from matplotlib.figure import Figure
 from torch import Tensor
 
 from .audiovisual import protocol_label
-from .style import apply_style, modality_color
+from .style import apply_style, method_label, modality_color
 
 MODALITIES = ("audio", "visual")
 SPEC_LABEL = r"$\log(|\mathrm{STFT}| + 10^{-7})$"
@@ -87,7 +87,7 @@ def plot_weights_by_level(reports: dict[str, dict], levels) -> Figure:
             w = weights_by_level(report, noisy, levels)
             for m in MODALITIES:
                 ax.plot(levels, w[m], styles[i % 4], marker="o", ms=3,
-                        color=modality_color(m, list(MODALITIES)), label=f"{method}: $w$ {m}")
+                        color=modality_color(m, list(MODALITIES)), label=f"{method_label(method)}: $w$ {m}")
         ax.axhline(1.0, color="0.6", lw=1)
         ax.set_title(f"{noisy} noisy")
         ax.set_xlabel("noise level $l$")
@@ -109,13 +109,13 @@ def plot_decision(spectrogram: Tensor, image: Tensor, probs: Tensor, weights: di
     spec_ax, img_ax, bar_ax = axes
     spec_ax.imshow(torch.as_tensor(spectrogram)[0].cpu().numpy(), origin="lower", aspect="auto",
                    vmin=spec_range[0], vmax=spec_range[1], cmap="magma")
-    spec_ax.set_title(f"audio: w {weights['audio']:.2f}, s_hat {s_hat['audio']:.1f}, "
+    spec_ax.set_title(f"audio: $w$ {weights['audio']:.2f}, $\\hat s$ {s_hat['audio']:.1f}, "
                       f"says {unimodal['audio']}", fontsize=9)
     spec_ax.set_xlabel("time frame")
     spec_ax.set_ylabel("frequency bin")
     img_ax.imshow(torch.as_tensor(image)[0].cpu().numpy(), cmap="gray_r", vmin=image_range[0],
                   vmax=image_range[1])
-    img_ax.set_title(f"image: w {weights['visual']:.2f}, s_hat {s_hat['visual']:.1f}, "
+    img_ax.set_title(f"image: $w$ {weights['visual']:.2f}, $\\hat s$ {s_hat['visual']:.1f}, "
                      f"says {unimodal['visual']}", fontsize=9)
     img_ax.set_xticks([])
     img_ax.set_yticks([])
