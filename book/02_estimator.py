@@ -86,7 +86,7 @@ from udml.plotting.calibration import plot_calibration
 # epochs of each model; test samples used for the evidence (None = all)
 PROFILES = {
     "tiny": {"epochs": 2, "test_size": 40},
-    "default": {"epochs": 30, "test_size": None},
+    "default": {"epochs": 24, "test_size": None},
     "gpu": {"epochs": 100, "test_size": None},
 }
 dev, settings, generator, started = setup(device, seed, profile, PROFILES)  # 1 thread on CPU

@@ -80,7 +80,7 @@ from udml.method.weights import rescale, unbiased_weights
 # epochs of each model; the noise levels swept; test samples used in the sweep (None = all)
 PROFILES = {
     "tiny": {"epochs": 2, "levels": [1, 6, 11], "test_size": 60},
-    "default": {"epochs": 30, "levels": list(range(1, 12)), "test_size": None},
+    "default": {"epochs": 24, "levels": list(range(1, 12)), "test_size": None},
     "gpu": {"epochs": 100, "levels": list(range(1, 12)), "test_size": None},
 }
 dev, settings, generator, started = setup(device, seed, profile, PROFILES)

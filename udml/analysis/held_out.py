@@ -58,9 +58,22 @@ def _residual(merged: Results, method: str, variant: str) -> bool:
     return rescaling == "residual"
 
 
-def _kept(rows, method, family, m, others, top, residual) -> float:
-    w = {k: _mean(_values(rows, method=method, kind=family, protocol=f"one:{m}@{top}",
-                          modality=k, metric="weight")) for k in [m, *others]}
+def _split(rows: pd.DataFrame) -> dict[tuple[str, str], pd.DataFrame]:
+    """One variant's rows by (method, kind): every lookup of the table names both, so each scans
+    a small frame instead of the whole file."""
+    return {key: part for key, part in rows.groupby(["method", "kind"], sort=False)}
+
+
+def _weights(rows: pd.DataFrame) -> dict[tuple, dict[int, float]]:
+    """(method, kind, protocol, modality) -> {seed: mean weight} of one variant's rows, built once
+    (the kept scales read them for every family, method and modality)."""
+    w = rows[rows["metric"] == "weight"]
+    return {key: dict(zip(g["seed"].astype(int), g["value"].astype(float)))
+            for key, g in w.groupby(["method", "kind", "protocol", "modality"], sort=False)}
+
+
+def _kept(weights, method, family, m, others, top, residual) -> float:
+    w = {k: _mean(weights.get((method, family, f"one:{m}@{top}", k), {})) for k in [m, *others]}
     if any(v != v for v in w.values()):  # no weights (static)
         return float("nan")
     clean = max(w[k] for k in others)
@@ -80,34 +93,36 @@ def held_out_table(merged: Results) -> pd.DataFrame:
         if variant is None:
             continue
         rows = merged.rows[merged.rows["variant"] == variant]
-        tops = {meth: {m: _values(rows, method=meth, kind=family, protocol=f"one:{m}@{top}",
-                                  metric="accuracy") for m in mods} for meth in methods}
+        parts, weights = _split(rows), _weights(rows)
+        empty = merged.rows.iloc[:0]
+
+        def values(meth, **where):
+            """{seed: value} of method ``meth`` under the held-out family's kind."""
+            return _values(parts.get((meth, family), empty), **where)
+
+        tops = {meth: {m: values(meth, protocol=f"one:{m}@{top}", metric="accuracy")
+                       for m in mods} for meth in methods}
         for meth in methods:
             residual = _residual(merged, meth, variant)
-            clean = _mean(_values(rows, method=meth, kind=family, protocol="clean",
-                                  metric="accuracy"))
-            random = _mean(_values(rows, method=meth, kind=family, protocol="random",
-                                   metric="accuracy"))
+            clean = _mean(values(meth, protocol="clean", metric="accuracy"))
+            random = _mean(values(meth, protocol="random", metric="accuracy"))
             for m in mods:
                 others = [k for k in mods if k != m]
                 row = {"family": family, "method": meth, "modality": m, "clean": clean,
                        "random": random, "top": _mean(tops[meth][m])}
-                rho = _values(rows, method=meth, kind=family, modality=m, range="all",
-                              metric="spearman")
-                row["spearman"] = _mean(rho)
-                row["branch"] = _mean(_values(rows, method=meth, kind=family,
-                                              protocol=f"one:{m}@{top}", modality=m,
-                                              metric="unimodal_accuracy"))
+                row["spearman"] = _mean(values(meth, modality=m, range="all", metric="spearman"))
+                row["branch"] = _mean(values(meth, protocol=f"one:{m}@{top}", modality=m,
+                                             metric="unimodal_accuracy"))
                 if len(others) == 1:
-                    branch = _values(rows, method=meth, kind=family, protocol=f"one:{m}@{top}",
-                                     modality=others[0], metric="unimodal_accuracy")
+                    branch = values(meth, protocol=f"one:{m}@{top}", modality=others[0],
+                                    metric="unimodal_accuracy")
                     row["fallback"] = _mean(tops[meth][m]) - _mean(branch)
                 for base in ("static", "naive"):
                     if base in methods and base != meth and tops[base][m]:
                         c = compare(tops[meth][m], tops[base][m])
                         row[f"vs_{base}"], row[f"p_vs_{base}"] = c["diff"], c["p"]
-                row["kept"] = _kept(rows, meth, family, m, others, top, residual)
-                seen = [_kept(rows, meth, f, m, others, top, residual)
+                row["kept"] = _kept(weights, meth, family, m, others, top, residual)
+                seen = [_kept(weights, meth, f, m, others, top, residual)
                         for f in FAMILY_NAMES if f != family]
                 row["kept_seen"] = max(seen) if seen else float("nan")
                 out.append(row)
