@@ -599,8 +599,7 @@ display(Markdown("\n".join(lines)))
 # %% [markdown]
 # ## What we learned
 #
-# Each lesson below is computed from this run and names the figure or the section whose table
-# shows it.
+# Each lesson names the figure or the section whose table shows it.
 
 # %% tags=["hide-input"]
 mf_hard = roles["mfeat", 1.0]["hard"]

@@ -51,8 +51,9 @@ def plot_beta_trade_off(rows: dict[str, list[dict]]) -> Figure:
         axes[1][j].set_ylabel("scale kept by a destroyed modality")
         axes[1][j].set_xlabel(r"KL weight $\beta$")
         axes[1][j].set_xscale("log")
-    axes[0][0].legend(fontsize=7)
-    axes[1][0].legend(fontsize=7, title="fusion", title_fontsize=7)
+    # handles long enough to show the dashes of the plain rescaling
+    axes[0][0].legend(fontsize=7, handlelength=3.5)
+    axes[1][0].legend(fontsize=7, title="fusion", title_fontsize=7, handlelength=3.5)
     fig.tight_layout()
     return fig
 

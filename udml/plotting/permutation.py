@@ -9,7 +9,7 @@ from matplotlib.figure import Figure
 
 from .style import apply_style, method_label
 
-BARS = (("as computed", "#4c72b0"), ("scores permuted", "#dd8452"), ("oracle score", "#55a868"))
+BARS = (("as computed", "#4c72b0"), ("scores permuted", "#dd8452"), ("true level as the score", "#55a868"))
 
 
 def plot_permutation(table: dict, groups: list[str], methods: list[str] | None = None) -> Figure:
