@@ -72,7 +72,7 @@ from udml.book.notebook import glue, glue_figure, report_time, setup
 from udml.plotting import experiments as plots
 from udml.plotting import experiments_tables as tables
 from udml.plotting import permutation as perm_plots
-from udml.plotting.style import METHOD_LABELS, method_label
+from udml.plotting.style import METHOD_LABELS, method_label, words
 from udml.experiments.reproduce import find_job, rerun, rerun_difference
 from udml.experiments.files import read_results
 from udml.experiments.runner import make_jobs, run_experiment
@@ -311,7 +311,7 @@ def tracking_finding(dataset: str, r: dict) -> str:
             + listing(f"{v:.2f} ({m})" for m, v in rho.items()) + " over all levels. Against "
             f"{rivals} on each half of the levels it is better in {r['wins']} and worse in "
             f"{r['losses']} of {n} comparisons; its weakest half is {weakest[1]}'s "
-            f"{weakest[2].replace('_', ' ')} (ρ = {weakest[0]:.2f})." + tmc_clause(r))
+            f"{words(weakest[2])} (ρ = {weakest[0]:.2f})." + tmc_clause(r))
 
 
 def tmc_clause(r: dict) -> str:

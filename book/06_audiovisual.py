@@ -111,7 +111,7 @@ from udml.plotting import audiovisual as plots
 from udml.plotting import experiments as exp_plots
 from udml.plotting import fsdd as fsdd_plots
 from udml.plotting import permutation as perm_plots
-from udml.plotting.style import METHOD_LABELS, method_label
+from udml.plotting.style import METHOD_LABELS, method_label, words
 from udml.seed import seed_everything
 from udml.training.loop import train
 from udml.training.metrics import ALL
@@ -360,7 +360,7 @@ tops = {kind: noisy_batch(kind, L, L) for kind in kind_specs}
 for kind, out in tops.items():
     for m in out:
         assert not torch.equal(out[m][0], first.x[m][0]), f"{kind} left {m} unchanged"
-names = ["clean"] + [f"{k.replace('_', ' ')}, level {L}" for k in tops]
+names = ["clean"] + [f"{words(k)}, level {L}" for k in tops]
 if is_fsdd:
     fig = fsdd_plots.plot_pair_grid(
         torch.cat([spectrograms(first.x["audio"][:1])]
@@ -570,7 +570,7 @@ for kind in [k for k in kind_specs if k != "gaussian"]:
     gap = {p: kind_reports["udml"]["protocols"][p]["accuracy"]
            - kind_reports["static"]["protocols"][p]["accuracy"] for p in unseen}
     lo, hi = min(gap, key=gap.get), max(gap, key=gap.get)
-    unseen_text.append(f"under {ks['audio'].kind.replace('_', ' ')} on the audio and "
+    unseen_text.append(f"under {words(ks['audio'].kind)} on the audio and "
                        f"{ks['visual'].kind} on the image it ranges from {gap[lo]:+.3f} "
                        f"(`{lo}`) to {gap[hi]:+.3f} (`{hi}`)")
 _ = glue("unseen_finding", Markdown("; ".join(unseen_text)))
@@ -1063,7 +1063,7 @@ if unseen_all:
             "not from dual suppression." if misread else
             "Dual suppression shows under the trained kind." if seen_all else
             "Dual suppression does not show under the trained kind.")
-    text += (f"; under the unseen {top['kind'].replace('_', ' ')} it is "
+    text += (f"; under the unseen {words(top['kind'])} it is "
              f"{-100 * top['naive_vs_static']['diff']:.1f} "
              f"points below static on the {SPLIT_NAMES[d]} at {top['protocol']}"
              + (f", where its estimate's Spearman with the level of the {NAME[m]} is {rho:.2f}"
@@ -1129,7 +1129,7 @@ lessons.append(
     "unseen kinds the true level in the same formula changes UDML's accuracy by "
     f"{100 * min(c['diff'] for c in gain.values()):+.1f} to "
     f"{100 * gain[top_d, top_g]['diff']:+.1f} points, most under "
-    f"{top_g.removeprefix('unseen: ').replace('_', ' ')} on the {SPLIT_NAMES[top_d]}"
+    f"{words(top_g.removeprefix('unseen: '))} on the {SPLIT_NAMES[top_d]}"
     + (f", beyond the spread in {len(usable)} of {len(gain)} (split, kind) cases: the frozen "
        "fusion could use a good score that its estimate does not give." if usable else
        ", within the spread in every (split, kind) case."))

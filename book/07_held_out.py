@@ -466,10 +466,10 @@ def target_rows(t: pd.DataFrame, method: str) -> pd.DataFrame:
 
 
 # %% tags=["hide-input", "hide-output"]
-summary_rows = []
+summary_rows, targets = [], {}  # targets: (dataset, method) -> target_rows
 for d, t in tables.items():
     for meth in [m for m in ("udml", "udml-r", "qmf", "tmc", "oracle") if m in set(t.method)]:
-        r = target_rows(t, meth)
+        r = targets[d, meth] = target_rows(t, meth)
         if meth == "oracle":  # its weights read the true level, not its estimate
             r["worst ρ"] = float("nan")
         display(Markdown(f"**{d}, {method_label(meth)}** (worst modality per family)"))
@@ -496,9 +496,11 @@ display(Markdown(markdown_table(
 def findings(d: str, t: pd.DataFrame, merged) -> str:
     """What the targets table does not say: the paired tests over every noisy protocol of the
     held-out families (Holm-corrected), and the clean and random accuracy against UDML."""
-    below = {m: {b: int(held_out_comparison(merged, m, b).below.sum()) for b in ("static", "naive")}
+    tests = {(m, b): held_out_comparison(merged, m, b)
+             for m in ("udml-r", "udml") for b in ("static", "naive")}
+    below = {m: {b: int(tests[m, b].below.sum()) for b in ("static", "naive")}
              for m in ("udml-r", "udml")}
-    n = len(held_out_comparison(merged, "udml-r", "static"))
+    n = len(tests["udml-r", "static"])
     r, u = t[t.method == "udml-r"], t[t.method == "udml"]
     clean = 100 * (r.groupby("family").clean.first() - u.groupby("family").clean.first())
     rand = 100 * (r.groupby("family").random.first() - u.groupby("family").random.first())
@@ -541,9 +543,10 @@ def families_above(t: pd.DataFrame, method: str) -> int:
 
 def peers_text(t: pd.DataFrame) -> str:
     """Every method's mean_gain, best first, with the number of families where it is above."""
-    methods = sorted(set(t.method) - {"static"}, key=lambda m: -mean_gain(t, m))
-    return "; ".join(f"{method_label(m)} {mean_gain(t, m):+.1f} ({families_above(t, m)} of "
-                     f"{t.family.nunique()} families above)" for m in methods)
+    gains = {m: mean_gain(t, m) for m in set(t.method) - {"static"}}
+    return "; ".join(f"{method_label(m)} {g:+.1f} ({families_above(t, m)} of "
+                     f"{t.family.nunique()} families above)"
+                     for m, g in sorted(gains.items(), key=lambda x: -x[1]))
 
 
 def peers_lesson(tables: dict[str, pd.DataFrame]) -> str:
@@ -572,7 +575,7 @@ for d, t in tables.items():
     glue(f"best_{d}", Markdown(f"{100 * gain.max():+.1f} points ({gain.idxmax()})"))
     glue(f"worst_random_{d}", Markdown(f"{100 * rand.min():+.1f} points ({rand.idxmin()})"))
 glue("peers_lesson", Markdown(peers_lesson(tables)))
-kept_r = {d: target_rows(t, "udml-r") for d, t in tables.items()}
+kept_r = {d: targets[d, "udml-r"] for d in tables}
 kept_met = sum(int(((r["scale kept, held out"] <= 0.1) & (r["scale kept, seen"] <= 0.1)).sum())
                for r in kept_r.values())
 kept_held = sum(int((r["scale kept, held out"] <= 0.1).sum()) for r in kept_r.values())

@@ -19,7 +19,7 @@ from ..av.frames import IMAGENET_MEAN, IMAGENET_STD
 from ..analysis.comparisons import markdown_table
 from ..training.metrics import HALVES
 from .dependency import dependency_curves
-from .style import apply_style, method_color, method_label, modality_color
+from .style import apply_style, method_color, method_label, modality_color, words
 
 MODALITIES = ("audio", "visual")
 NOISY = {"audio": "audio noisy", "visual": "visual noisy", "all": "both noisy"}
@@ -249,7 +249,7 @@ def spearman_table(reports: dict[str, dict], score_names: dict[str, str] | None 
             raise KeyError(f"the report of {method!r} has no 'spearman': evaluate the random "
                            "protocol")
         names = sorted(rho)
-        head = head or [f"{m}, {r.replace('_', ' ')}" for m in names for r in HALVES]
+        head = head or [f"{m}, {words(r)}" for m in names for r in HALVES]
         cells = [_fmt(rho[m][r], digits) for m in names for r in HALVES]
         label = method_label(method)
         if method in score_names:

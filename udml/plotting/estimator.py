@@ -13,7 +13,7 @@ from matplotlib.figure import Figure
 from torch import Tensor
 
 from ..training.metrics import HALVES
-from .style import apply_style, method_color, modality_color
+from .style import apply_style, method_color, modality_color, words
 
 # How each score is labelled and coloured: the estimator is UDML's, mean sigma is the PE measure,
 # the energy is QMF's.
@@ -133,7 +133,7 @@ def plot_kinds(images: dict[str, Tensor], value_range=None) -> Figure:
     fig, axes = plt.subplots(1, len(images), figsize=(1.5 * len(images) + 0.4, 2.0), squeeze=False)
     for ax, (kind, img) in zip(axes[0], images.items()):
         ax.imshow(_image(img).numpy(), cmap="gray_r", vmin=lo, vmax=hi)
-        ax.set_title(kind.replace("_", " "), fontsize=9)
+        ax.set_title(words(kind), fontsize=9)
         ax.set_xticks([])
         ax.set_yticks([])
         ax.grid(False)
@@ -308,8 +308,7 @@ def spearman_table(rho: dict, labels: dict[str, str],
         raise ValueError("rho must be a non-empty dict: (protocol, modality) -> score -> range")
     if not labels:
         raise ValueError("labels must name at least one score")
-    lines = ["| protocol | modality | score | " + " | ".join(r.replace("_", " ") for r in ranges)
-             + " |",
+    lines = ["| protocol | modality | score | " + " | ".join(map(words, ranges)) + " |",
              "| --- | --- | --- |" + " ---: |" * len(ranges)]
     for key, per_score in rho.items():
         if not (isinstance(key, tuple) and len(key) == 2):

@@ -14,7 +14,7 @@ import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
 from ..training.metrics import HALVES
-from .style import apply_style, method_color, method_label, modality_color
+from .style import apply_style, method_color, method_label, modality_color, words
 
 PANEL_TITLES = {"all": "all modalities noisy"}
 
@@ -97,7 +97,7 @@ def plot_spearman(table: dict, methods: list[str], ranges=HALVES,
             ax.bar(xs, [v["mean"] for v in s], width, yerr=err, color=method_color(m),
                    label=method_label(m), capsize=2, error_kw={"lw": 0.8})
         ax.axhline(0.0, color="0.3", lw=0.8)
-        ax.set_xticks(range(len(ranges)), [r.replace("_", " ") for r in ranges])
+        ax.set_xticks(range(len(ranges)), [words(r) for r in ranges])
         ax.set_ylim(-1.05, 1.05)
         ax.set_title(f"{mod}")
         ax.set_xlabel("levels")

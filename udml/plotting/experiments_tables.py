@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 
 from ..analysis.comparisons import MISSING, fmt_diff, fmt_summary, markdown_table
-from .style import METHOD_LABELS
+from .style import METHOD_LABELS, words
 
 
 def _label(method: str) -> str:
@@ -59,7 +59,7 @@ def spearman_markdown(table: dict, methods: list[str]) -> str:
                     cells.append(f"{s['mean']:+.2f}")
                 else:
                     cells.append(f"{s['mean']:+.2f} ± {(s['high'] - s['low']) / 2:.2f}")
-            rows.append([f"{mod}, {rng.replace('_', ' ')}", *cells])
+            rows.append([f"{mod}, {words(rng)}", *cells])
     return markdown_table(["modality, levels", *map(_label, methods)], rows)
 
 

@@ -7,7 +7,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
-from .style import apply_style, method_label
+from .style import apply_style, method_label, words
 
 BARS = (("as computed", "#4c72b0"), ("scores permuted", "#dd8452"), ("true level as the score", "#55a868"))
 
@@ -46,7 +46,7 @@ def plot_permutation(table: dict, groups: list[str], methods: list[str] | None =
             drawn += [h for h in heights if np.isfinite(h)]
             ax.bar(x + (i - 1) * 0.27, heights, 0.27, color=color, label=label)
         ax.set_xticks(x, [method_label(m) for m in methods], rotation=30, ha="right")
-        ax.set_title(group.replace("_", " "))
+        ax.set_title(words(group))
     axes[0][0].set_ylim(max(0.0, min(drawn) - 15), 100)  # every bar's top inside the axis
     axes[0][0].set_ylabel("test accuracy (%)")
     handles, labels = axes[0][0].get_legend_handles_labels()

@@ -31,6 +31,12 @@ def method_label(method: str) -> str:
     return METHOD_LABELS.get(method, method)
 
 
+def words(name: str) -> str:
+    """A code name shown to a reader (a kind of damage, a level range, a protocol group) in
+    words: 'salt_pepper' -> 'salt pepper', 'lower_half' -> 'lower half'."""
+    return name.replace("_", " ")
+
+
 def method_color(method: str) -> str:
     """Colour of a method; extension variants (e.g. 'udml+mult') take their base method's."""
     return METHOD_COLORS.get(method, METHOD_COLORS.get(method.split("+")[0], "#000000"))
