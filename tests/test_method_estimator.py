@@ -11,14 +11,15 @@ def test_every_input_gives_one_positive_level_per_sample(reads):
     k, f, b = 5, 7, 4
     est = NoiseAwareEstimator(input_dim(reads, k, f), "mlp", 8, 0.0, reads)
     logvar, mu, h = (torch.randn(b, n, requires_grad=True) for n in (k, k, f))
-    s = est(logvar, mu, h)
+    z = torch.rand(b, requires_grad=True)
+    s = est(logvar, mu, h, z)
     assert s.shape == (b,) and bool((s > 0).all())
     s.sum().backward()
-    assert logvar.grad is None and mu.grad is None and h.grad is None  # stop-gradient
+    assert all(t.grad is None for t in (logvar, mu, h, z))  # stop-gradient
 
 
 def test_widths_and_errors():
-    assert [input_dim(r, 5, 7) for r in READS] == [5, 5, 10, 7]
+    assert [input_dim(r, 5, 7) for r in READS] == [5, 5, 10, 7, 1, 11]
     with pytest.raises(ValueError, match="unknown estimator input"):
         input_dim("pixels", 5, 7)
     with pytest.raises(ValueError, match="unknown estimator input"):
@@ -27,3 +28,5 @@ def test_widths_and_errors():
         NoiseAwareEstimator(7, reads="features")(torch.zeros(2, 5))
     with pytest.raises(ValueError, match="reads mu: pass mu="):
         NoiseAwareEstimator(10, reads="embedding")(torch.zeros(2, 5))
+    with pytest.raises(ValueError, match="reads typicality: pass typicality="):
+        NoiseAwareEstimator(1, reads="typicality")(torch.zeros(2, 5))

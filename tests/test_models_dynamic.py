@@ -147,6 +147,38 @@ def test_estimator_reading_more_than_sigma(reads):
     assert all(p.grad is not None for p in model.estimators.parameters())
 
 
+class Clean:
+    """A training split of one batch of clean inputs, as `fit_inputs` reads it."""
+
+    def __init__(self, x, y):
+        self.x, self.y = x, y
+
+    def batches(self, batch_size):
+        yield Batch(self.x, self.y, torch.arange(len(self.y)),
+                    {k: torch.ones_like(self.y) for k in self.x})
+
+
+@pytest.mark.parametrize("reads", ["typicality", "embedding_typicality"])
+def test_estimator_reading_the_typicality(reads):
+    """z_m rides with the features from `encode` to `fuse`, reaches g_m with the gradient
+    stopped, and must be fitted first; the score-swapping path reads it too."""
+    model = make("udml", estimator_input=reads)
+    x, lv = inputs(b=40)
+    y = torch.arange(40) % 4
+    with pytest.raises(RuntimeError, match="not fitted"):
+        model(x, lv)
+    model.fit_inputs(Clean(x, y))
+    assert model.encode(x)["m0"].shape == (40, 8 + 1)
+    model.train().use_uncertainty = True
+    out = model(x, lv)
+    sum(s.sum() for s in out.s_hat.values()).backward()
+    assert all(p.grad is None for p in model.encoders.parameters())
+    assert all(p.grad is not None for p in model.estimators.parameters())
+    model.eval()
+    h, scores = model.encode(x), model(x).extras["fusion_scores"]
+    torch.testing.assert_close(model.fuse_with_scores(h, scores).logits, model.fuse(h, None).logits)
+
+
 def test_udml_r_is_udml_with_its_own_estimator_input_beta_and_plain_rescaling():
     robust, udml = make("udml-r").eval(), make("udml").eval()
     assert robust.config.rescaling == "multiplicative" and robust.uses_dependency

@@ -33,6 +33,18 @@ def test_round_trip_is_exact(trained, tmp_path):
     torch.testing.assert_close(a.weights, b.weights, rtol=0, atol=0)
 
 
+def test_a_fitted_typicality_round_trips(tmp_path):
+    """Training fits the typicality score on the clean training inputs; the checkpoint carries
+    its statistics, whose shapes a fresh model learns from the file."""
+    splits = load_dataset("mfeat", seed=0)
+    tcfg = TrainConfig(epochs=1, progress=False)
+    model, _ = fit(splits, ModelConfig(method="udml", estimator_input="typicality"), tcfg, SPECS)
+    assert model.typicality["pix"].fitted
+    loaded, _ = load_checkpoint(save_checkpoint(tmp_path / "t.pt", model, splits.shapes, tcfg))
+    x = {k: v[:32] for k, v in splits.test.x.items()}
+    torch.testing.assert_close(loaded(x).s_hat["pix"], model.eval()(x).s_hat["pix"], rtol=0, atol=0)
+
+
 def test_incompatible_and_broken_checkpoints(trained, tmp_path):
     splits, model, _ = trained
     path = save_checkpoint(tmp_path / "m.pt", model, splits.shapes)

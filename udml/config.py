@@ -13,7 +13,8 @@ METHODS = ("static", "late", "pe", "naive", "udml", "oracle", "qmf", "tmc")  # t
 # methods of our own, beyond the paper (each measured beside it under its own name)
 BEYOND_METHODS = ("udml-r",)
 ALL_METHODS = METHODS + BEYOND_METHODS
-ESTIMATOR_INPUTS = ("sigma", "log_sigma", "embedding", "features")
+ESTIMATOR_INPUTS = ("sigma", "log_sigma", "embedding", "features", "typicality",
+                    "embedding_typicality")
 
 
 @dataclass
@@ -28,7 +29,10 @@ class ModelConfig:
     estimator_input: str = "sigma"  # what g_m reads: "sigma" (paper) | "log_sigma" (same
                                     # information, on a scale where small sigmas stay apart) |
                                     # "embedding" (mu and log sigma) | "features" (the
-                                    # encoder's output h_m); always with the gradient stopped
+                                    # encoder's output h_m) | "typicality" (how unlike the
+                                    # clean training inputs the input is,
+                                    # `udml.method.typicality`) | "embedding_typicality" (both);
+                                    # always with the gradient stopped
     estimator_target: str = "log_level"  # what the MSE fits: "log_level", MSE(log s, log l)
                                          # (chosen) | "level", MSE(s, l) (reference)
     dependency: str = "paper"      # "paper": ||pi - pi_-m||_1 ; "reference": ||W[z_m;0]+b||_1

@@ -24,10 +24,17 @@ READS = ESTIMATOR_INPUTS  # what g_m may read (`udml.config.ModelConfig.estimato
 
 def input_dim(reads: str, latent_dim: int, feature_dim: int) -> int:
     """The width of what g_m reads: K for sigma or log sigma, 2K for the embedding (mu and
-    log sigma), the encoder's output width for its features."""
+    log sigma), the encoder's output width for its features, 1 for the typicality score, 2K + 1
+    for the embedding and the typicality."""
     if reads not in READS:
         raise ValueError(f"unknown estimator input {reads!r}; use one of {READS}")
-    return {"embedding": 2 * latent_dim, "features": feature_dim}.get(reads, latent_dim)
+    return {"embedding": 2 * latent_dim, "features": feature_dim, "typicality": 1,
+            "embedding_typicality": 2 * latent_dim + 1}.get(reads, latent_dim)
+
+
+def reads_typicality(reads: str) -> bool:
+    """Whether an estimator reading ``reads`` needs the input's typicality score."""
+    return reads in ("typicality", "embedding_typicality")
 
 
 class NoiseAwareEstimator(nn.Module):
@@ -38,7 +45,10 @@ class NoiseAwareEstimator(nn.Module):
     (the same information on a scale where small sigmas stay apart); the embedding (mu and log
     sigma: where the sample lies, not only how spread it is); or the encoder's features h_m, the
     most the modality's branch knows about its input (beyond the paper: what lets an estimator
-    see damage that leaves sigma as it is on clean data).
+    see damage that leaves sigma as it is on clean data); the input's typicality z
+    (`udml.method.typicality`: how unlike the clean training inputs it is, whatever the damage),
+    alone or beside the embedding (beyond the paper: a signal that needs no kind of damage to
+    learn from).
     """
 
     def __init__(self, in_dim: int, form: str = "mlp", hidden: int = 64, dropout: float = 0.1,
@@ -57,7 +67,7 @@ class NoiseAwareEstimator(nn.Module):
         self.form, self.reads = form, reads
 
     def forward(self, logvar: Tensor, mu: Tensor | None = None,
-                features: Tensor | None = None) -> Tensor:
+                features: Tensor | None = None, typicality: Tensor | None = None) -> Tensor:
         log_sigma = 0.5 * logvar.detach()                    # stop-gradient: (B, K)
         if self.reads == "sigma":
             x = torch.exp(log_sigma)                         # (B, K)
@@ -65,8 +75,12 @@ class NoiseAwareEstimator(nn.Module):
             x = log_sigma                                    # (B, K)
         elif self.reads == "embedding":
             x = torch.cat([_given(mu, "mu").detach(), log_sigma], 1)   # (B, 2K)
-        else:
+        elif self.reads == "features":
             x = _given(features, "features").detach()        # (B, F)
+        else:
+            z = _given(typicality, "typicality").detach().unsqueeze(1)  # (B, 1)
+            x = z if self.reads == "typicality" else torch.cat(
+                [_given(mu, "mu").detach(), log_sigma, z], 1)           # (B, 2K + 1)
         return level_from_output(self.g(x))                  # (B,)
 
 

@@ -73,6 +73,10 @@ class MultimodalModel(nn.Module):
             h[k] = enc(x[k])  # (B, out_dim)
         return h
 
+    def fit_inputs(self, split) -> None:
+        """Fit what the model reads from its clean training inputs before training (``split``
+        yields `Batch`es from ``batches(batch_size)``); most models read nothing."""
+
     def forward(self, x: dict[str, Tensor], levels: dict[str, Tensor] | None = None) -> FusionOutput:
         self.check_inputs(x, levels)
         return self.fuse(self.encode(x), levels)

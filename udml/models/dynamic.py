@@ -27,11 +27,12 @@ from torch import Tensor, nn
 from ..config import ModelConfig
 from ..data.dataset import Batch
 from ..method.dependency import DependencyTracker
-from ..method.estimator import NoiseAwareEstimator, input_dim
+from ..method.estimator import NoiseAwareEstimator, input_dim, reads_typicality
 from ..method.heads import build_head, head_on_masks
 from ..method.losses import udml_loss
 from ..method.output import FusionOutput
 from ..method.probabilistic import ProbabilisticHead, mean_sigma, reparameterise
+from ..method.typicality import Typicality
 from ..method.weights import rescale, unbiased_weights
 from .base import MultimodalModel
 
@@ -90,12 +91,37 @@ class WeightedFusion(MultimodalModel):
                                    config.estimator, config.estimator_hidden, config.dropout,
                                    reads)
              for n in self.modalities}) if self.source == "estimator" else None
+        # an estimator reading the typicality z_m: its score, fitted by `fit_inputs`, reading
+        # the encoder's fixed front end where it has one
+        self.typicality = nn.ModuleDict(
+            {n: Typicality(num_classes, getattr(self.encoders[n], "front_end", None))
+             for n in self.modalities}
+        ) if self.estimators is not None and reads_typicality(reads) else None
         self.head = build_head(config.fusion_head, m, k, num_classes)
         self.uses_dependency = (self.method in ("udml", "oracle", "udml-r")
                                 if config.use_dependency is None
                                 else bool(config.use_dependency) and self.method != "static")
         self.dependency = DependencyTracker(m, config.dependency, config.dependency_momentum)
         self.track_dependency = self.uses_dependency or config.track_dependency
+
+    def fit_inputs(self, split) -> None:
+        """Fit each typicality score on the clean inputs of ``split`` (the training split), where
+        the estimator reads it."""
+        if self.typicality is None:
+            return
+        device = next(self.parameters()).device
+        for n in self.modalities:
+            self.typicality[n].fit((b.x[n].to(device), b.y.to(device))
+                                   for b in split.batches(512))
+
+    def encode(self, x: dict[str, Tensor]) -> dict[str, Tensor]:
+        """The encoders' features h_m (B, F); where the estimator reads the typicality, z_m
+        rides along as one more column (B, F + 1), which `fuse` takes off again."""
+        h = super().encode(x)
+        if self.typicality is None:
+            return h
+        return {n: torch.cat([h[n], self.typicality[n](x[n]).to(h[n].dtype).unsqueeze(1)], 1)
+                for n in self.modalities}
 
     def _uncertainty(self, s_hat: dict[str, Tensor], pe_sigma: Tensor,
                      levels: dict[str, Tensor] | None, b: int, ref: Tensor) -> Tensor | None:
@@ -138,11 +164,14 @@ class WeightedFusion(MultimodalModel):
 
     def _fuse(self, h: dict[str, Tensor], levels: dict[str, Tensor] | None,
               scores: Tensor | None) -> FusionOutput:
-        mu, logvar, s_hat = {}, {}, {}
+        mu, logvar, s_hat, typical = {}, {}, {}, {}
+        if self.typicality is not None:  # z_m, the last column `encode` added
+            typical = {n: h[n][:, -1] for n in self.modalities}              # (B,) each
+            h = {n: h[n][:, :-1] for n in self.modalities}                   # (B, F) each
         for n in self.modalities:
             mu[n], logvar[n] = self.prob_heads[n](h[n])       # (B, K) each
             if self.estimators is not None:
-                s_hat[n] = self.estimators[n](logvar[n], mu[n], h[n])  # (B,)
+                s_hat[n] = self.estimators[n](logvar[n], mu[n], h[n], typical.get(n))  # (B,)
         z = torch.stack([reparameterise(mu[n], logvar[n], self.training)
                          for n in self.modalities], 1)          # (B, M, K)
         b = z.shape[0]

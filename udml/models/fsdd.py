@@ -42,6 +42,10 @@ class SpectrogramResNet(nn.Module):
         _check_shape("SpectrogramResNet", x, 3, self.in_shape)
         return log_spectrogram(x[:, 0], self.n_fft, self.hop_length).transpose(0, 1)
 
+    def front_end(self, x: Tensor) -> Tensor:
+        """The encoder's fixed, unlearned part, what a typicality score reads: `spectrogram`."""
+        return self.spectrogram(x)
+
     def forward(self, x: Tensor) -> Tensor:
         return self.trunk(self.spectrogram(x)).mean(dim=(2, 3))  # (B, 8w)
 

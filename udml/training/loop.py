@@ -134,6 +134,7 @@ def train(model: MultimodalModel, splits: MultimodalSplits, specs: dict[str, Noi
     check_training_data(splits)
     device = resolve_device(cfg.device)
     model.to(device)
+    model.fit_inputs(splits.train)  # a resumed state then overwrites what it fitted
     num_levels = model.config.num_levels
     rank = ranks.rank if ranks else 0
     order_gen = torch.Generator().manual_seed(cfg.seed + 1)
