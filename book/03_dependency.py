@@ -53,9 +53,7 @@ except ImportError:
 # %% [markdown]
 # ## Setup
 #
-# The `parameters` cell below is the one papermill overrides (`python book/build.py --profile
-# gpu --device cuda`). The profile sets the size of the run: `tiny` for a quick check, `default` for
-# the CPU run whose outputs are stored here, `gpu` for a longer run.
+# The parameters and profiles, and how to run the chapter: {doc}`appendix_running`.
 
 # %% tags=["parameters"]
 device = "auto"  # "auto" (cuda when available, else cpu), "cpu" or "cuda"

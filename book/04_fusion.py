@@ -39,9 +39,7 @@
 # %% [markdown]
 # ## Setup
 #
-# The `parameters` cell below is the one papermill overrides (`python book/build.py --profile
-# gpu --device cuda`). The profile sets the size of the run: `tiny` for a quick check, `default` for
-# the CPU run whose outputs are stored here, `gpu` for the reference's 100 epochs.
+# The parameters and profiles, and how to run the chapter: {doc}`appendix_running`.
 
 # %%
 # Install guard: installs `udml` (with its data) from the book's

@@ -9,7 +9,9 @@ lie?  Fitted once, before training, on the clean training inputs of one modality
                                 the log spectrogram of a recording) flattened and projected on
                                 the top principal directions P of the clean inputs, (B, K)
   d2 = min_y (v - m_y)^T S^-1 (v - m_y)   the squared Mahalanobis distance to the nearest class
-                                mean m_y, with the pooled within-class covariance S
+                                mean m_y, with the pooled within-class covariance S (Lee et al.,
+                                2018, the class-conditional Gaussian of out-of-distribution
+                                detection)
   z = |log d2 - a| / b          two-sided, with a, b the mean and spread of log d2 over the
                                 clean training inputs
 
@@ -66,8 +68,8 @@ class Typicality(nn.Module):
     @torch.no_grad()
     def fit(self, batches: Iterable[tuple[Tensor, Tensor]]) -> "Typicality":
         """Fit on clean (x (B, ...), y (B,)) batches of the training split, in four passes over
-        them (moments, class means, pooled covariance, the clean scores' spread); the covariance
-        is formed from sums, never from the whole split at once."""
+        them (moments, class means, pooled covariance, the clean scores' spread), each summed
+        batch by batch."""
         batches = list(batches)
         n, total, outer = 0, None, None
         for x, _ in batches:                                             # mean and covariance
