@@ -179,7 +179,8 @@ def external(url: str | None) -> bool:
 
 
 def check_static(html: str) -> list[str]:
-    """Problems visible in the HTML as built: view-time code or styles from other hosts."""
+    """Problems visible in the HTML as built: view-time code or styles from other hosts, figure
+    images whose alt text is only their file (`figure_alt` gives them their caption)."""
     soup = BeautifulSoup(html, "html.parser")
     found = [f"script from another host: {tag['src']}" for tag in soup.find_all("script", src=True)
              if external(tag["src"])]
@@ -188,6 +189,8 @@ def check_static(html: str) -> list[str]:
               if external(tag["href"]) and {"stylesheet", "preload"} & set(tag.get("rel", []))]
     found += ["widget manager told to fetch from a CDN (data-jupyter-widgets-cdn)"
               for tag in soup.find_all(attrs={"data-jupyter-widgets-cdn": True})]
+    found += [f"figure image described only by its file: {img.get('src')}"
+              for img in soup.select("figure img") if img.get("alt", "") in ("", img.get("src"))]
     return found
 
 

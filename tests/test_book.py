@@ -328,9 +328,26 @@ def test_static_check_flags_code_from_other_hosts():
     html = ('<script src="https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-chtml.js"></script>'
             '<script src="../_static/require/require.js"></script>'
             '<link rel="stylesheet" href="https://unpkg.com/x.css">'
-            '<script src="x.js" data-jupyter-widgets-cdn="https://cdn.jsdelivr.net/npm/"></script>')
+            '<script src="x.js" data-jupyter-widgets-cdn="https://cdn.jsdelivr.net/npm/"></script>'
+            '<figure><img src="../_images/a.png" alt="../_images/a.png"></figure>'
+            '<figure><img src="../_images/b.png" alt="Accuracy against the level."></figure>')
     found = check_rendered.check_static(html)
-    assert len(found) == 3 and "cdn.jsdelivr.net" in found[0] and "unpkg" in found[1]
+    assert len(found) == 4 and "cdn.jsdelivr.net" in found[0] and "unpkg" in found[1]
+    assert found[3] == "figure image described only by its file: ../_images/a.png"
+
+
+def test_figure_images_get_their_caption_as_alt_text():
+    from docutils import nodes
+    figure_alt = _load("figure_alt")
+    doc = nodes.document(None, None)
+    bare, described = nodes.image(uri="a.png"), nodes.image(uri="b.png", alt="kept")
+    doc += nodes.figure("", bare, nodes.caption("", "Accuracy against\n the level."))
+    doc += nodes.figure("", described, nodes.caption("", "Another."))
+    doc += nodes.figure("", nodes.image(uri="c.png"))  # no caption: nothing to say
+    figure_alt.caption_as_alt(None, doc, "page")
+    assert bare["alt"] == "Accuracy against the level." and described["alt"] == "kept"
+    assert "alt" not in list(doc.findall(nodes.image))[2]
+    assert bookinfo.config()["sphinx"]["local_extensions"] == {"figure_alt": "book"}
 
 
 def _dom(body: str, errors=(), images=()) -> str:
