@@ -949,11 +949,11 @@ else:
 # ```{glue:figure} fig-permutation-mfeat
 # :name: fig-permutation-mfeat
 #
-# The permutation test on mfeat: each method's test accuracy with its quality scores as computed
-# (blue), permuted across the test examples (orange) and replaced by the true level in the same
-# formula (green), under the random protocol and the unseen kinds, mean over the seeds. Static
-# and late fusion read no scores and are left out; the oracle method's score is already the true
-# level, so it has no green bar.
+# The permutation test on mfeat, in points: the accuracy each method loses when its quality scores
+# are permuted across the test examples (orange) and gains when the true level replaces them
+# (green), under the random protocol and the unseen kinds; mean paired difference over the seeds,
+# 95 % interval. Static and late fusion read no scores; the oracle's score is the true level
+# already.
 # ```
 #
 # ```{glue:figure} fig-permutation-mfeat-all

@@ -914,10 +914,11 @@ for d, ptable in ptables.items():
 # ```{glue:figure} fig-av-permutation
 # :name: fig-av-permutation
 #
-# The permutation test on the official split (means over five seeds): accuracy with the scores
-# as computed (blue), permuted across the test pairs (orange) and replaced by the true level
-# (green), under the random protocol and the two unseen kinds. The oracle method's score is
-# already the true level: it has no green bar.
+# The permutation test on the official split: the accuracy each method loses when its scores
+# are permuted across the test pairs (orange) and gains when the true level replaces them
+# (green), under the random protocol and the two unseen kinds, in points: mean paired difference
+# over five seeds and its 95 % interval. The oracle method's score is already the true level: it
+# has no green mark.
 # ```
 #
 # On the official split ({numref}`fig-av-permutation`): {glue:md}`perm_av_fsdd:myst` On the speaker
