@@ -372,10 +372,11 @@ register(Experiment(
                 "fewest at which UDML-R's clean accuracy is within 0.5 points of UDML's"))
 HELD_OUT_AV_EPOCHS = 18  # chosen by held-out-av-budget (tests check it against its results)
 register(Experiment(
-    name="held-out-av", datasets=AV_DATASET_NAMES, methods=("static", "naive", "udml", "udml-r"),
-    seeds=(0, 1, 2, 3, 4),
+    name="held-out-av", datasets=AV_DATASET_NAMES,
+    methods=("static", "naive", "udml", "udml-r", "oracle", "qmf", "tmc"), seeds=(0, 1, 2, 3, 4),
     base={**AV_BUDGET, "epochs": HELD_OUT_AV_EPOCHS, "validate_every": 10},
     variants=HELD_OUT,
     permutations=5,
     description="leave one kind out on the spoken digits paired with handwritten ones, official "
-                "and speaker split; UDML-R is ours, not the paper's"))
+                "and speaker split; UDML-R is ours, not the paper's; the oracle, QMF and TMC as "
+                "the peers"))
