@@ -337,8 +337,8 @@ ESTIMATOR_READS = ("sigma", "embedding", "features", "typicality", "embedding_ty
 # What UDML-R's estimator reads, chosen on VALIDATION data with the family held out: UDML with
 # the multiplicative fusion w_m z_m and the KL weight beta = 1 (both chosen by `beta` on
 # validation data), its estimator reading sigma (the paper), the embedding (mu and log sigma),
-# the encoder's features h_m, the input's typicality z_m (`udml.method.typicality`: how unlike
-# the clean training inputs it is) or the embedding and z_m, for every held-out family.
+# the encoder's features h_m, the input's typicality tau_m (`udml.method.typicality`: how unlike
+# the clean training inputs it is) or the embedding and tau_m, for every held-out family.
 register(Experiment(
     name="robust-choice", datasets=("mfeat", "synthetic"), methods=("udml",), seeds=(0, 1),
     base=HELD_OUT_BUDGET, split="val",

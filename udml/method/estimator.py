@@ -45,7 +45,7 @@ class NoiseAwareEstimator(nn.Module):
     (the same information on a scale where small sigmas stay apart); the embedding (mu and log
     sigma: where the sample lies, not only how spread it is); or the encoder's features h_m, the
     most the modality's branch knows about its input (beyond the paper: what lets an estimator
-    see damage that leaves sigma as it is on clean data); the input's typicality z
+    see damage that leaves sigma as it is on clean data); the input's typicality tau
     (`udml.method.typicality`: how unlike the clean training inputs it is, whatever the damage),
     alone or beside the embedding (beyond the paper: a signal that needs no kind of damage to
     learn from).
@@ -78,9 +78,9 @@ class NoiseAwareEstimator(nn.Module):
         elif self.reads == "features":
             x = _given(features, "features").detach()        # (B, F)
         else:
-            z = _given(typicality, "typicality").detach().unsqueeze(1)  # (B, 1)
-            x = z if self.reads == "typicality" else torch.cat(
-                [_given(mu, "mu").detach(), log_sigma, z], 1)           # (B, 2K + 1)
+            tau = _given(typicality, "typicality").detach().unsqueeze(1)  # (B, 1)
+            x = tau if self.reads == "typicality" else torch.cat(
+                [_given(mu, "mu").detach(), log_sigma, tau], 1)           # (B, 2K + 1)
         return level_from_output(self.g(x))                  # (B,)
 
 

@@ -12,14 +12,14 @@ lie?  Fitted once, before training, on the clean training inputs of one modality
                                 mean m_y, with the pooled within-class covariance S (Lee et al.,
                                 2018, the class-conditional Gaussian of out-of-distribution
                                 detection)
-  z = |log d2 - a| / b          two-sided, with a, b the mean and spread of log d2 over the
+  tau = |log d2 - a| / b        two-sided, with a, b the mean and spread of log d2 over the
                                 clean training inputs
 
 The score is two-sided because damage moves an input either way: noise pushes it away from its
 class (d2 grows), while a blur or lost values pull it towards the average input (d2 shrinks below
 anything a clean input has), which a one-sided distance reads as "more typical than clean"
 (Nalisnick et al., 2019, "Detecting out-of-distribution inputs to deep generative models using
-typicality").  z is small on clean inputs and grows as the input leaves the clean set, whichever
+typicality").  tau is small on clean inputs and grows as the input leaves the clean set, whichever
 way it leaves.
 """
 from __future__ import annotations
@@ -35,7 +35,7 @@ SHRINK = 1e-3      # ridge on the within-class covariance, relative to its mean 
 
 
 class Typicality(nn.Module):
-    """(B, ...) inputs of one modality -> (B,) z >= 0, how far from the clean training inputs.
+    """(B, ...) inputs of one modality -> (B,) tau >= 0, how far from the clean training inputs.
 
     ``view`` maps a batch to what the score reads (default: the input itself); the statistics
     are buffers (empty until `fit`), so a checkpoint carries them.

@@ -92,7 +92,7 @@ class WeightedFusion(MultimodalModel):
                                    config.estimator, config.estimator_hidden, config.dropout,
                                    reads)
              for n in self.modalities}) if self.source == "estimator" else None
-        # an estimator reading the typicality z_m: its score, fitted by `fit_inputs`, reading
+        # an estimator reading the typicality tau_m: its score, fitted by `fit_inputs`, reading
         # the encoder's fixed front end where it has one
         self.typicality = nn.ModuleDict(
             {n: Typicality(num_classes, getattr(self.encoders[n], "front_end", None))
@@ -116,7 +116,7 @@ class WeightedFusion(MultimodalModel):
                                    for b in split.batches(512))
 
     def encode(self, x: dict[str, Tensor]) -> dict[str, Tensor]:
-        """The encoders' features h_m (B, F); where the estimator reads the typicality, z_m
+        """The encoders' features h_m (B, F); where the estimator reads the typicality, tau_m
         rides along as one more column (B, F + 1), which `fuse` takes off again."""
         h = super().encode(x)
         if self.typicality is None:
@@ -166,7 +166,7 @@ class WeightedFusion(MultimodalModel):
     def _fuse(self, h: dict[str, Tensor], levels: dict[str, Tensor] | None,
               scores: Tensor | None) -> FusionOutput:
         mu, logvar, s_hat, typical = {}, {}, {}, {}
-        if self.typicality is not None:  # z_m, the last column `encode` added
+        if self.typicality is not None:  # tau_m, the last column `encode` added
             typical = {n: h[n][:, -1] for n in self.modalities}              # (B,) each
             h = {n: h[n][:, :-1] for n in self.modalities}                   # (B, F) each
         for n in self.modalities:
