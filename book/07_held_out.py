@@ -527,9 +527,8 @@ def findings(d: str, t: pd.DataFrame, merged) -> str:
     below = {m: {b: int(tests[m, b].below.sum()) for b in ("static", "naive")}
              for m in ("udml-r", "udml")}
     n = len(tests["udml-r", "static"])
-    r, u = t[t.method == "udml-r"], t[t.method == "udml"]
-    clean = 100 * (r.groupby("family").clean.first() - u.groupby("family").clean.first())
-    rand = 100 * (r.groupby("family").random.first() - u.groupby("family").random.first())
+    r = targets[d, "udml-r"]
+    clean, rand = r["clean minus UDML's (points)"], r["random minus UDML's (points)"]
     return (f"over the {n} noisy protocols (every one but clean) of the held-out families, "
             "UDML-R is below static "
             f"fusion beyond the spread and after Holm's correction on {below['udml-r']['static']} "
@@ -540,14 +539,18 @@ def findings(d: str, t: pd.DataFrame, merged) -> str:
             f"{rand.max():+.1f}.")
 
 
+def family_gain(t: pd.DataFrame, method: str) -> pd.Series:
+    """Per held-out family: ``method``'s accuracy minus static fusion's with one modality
+    destroyed, mean over the modalities."""
+    return t[t.method == method].groupby("family", sort=False)["vs_static"].mean()
+
+
 def reading(t: pd.DataFrame) -> str:
     """Where UDML-R gains over static fusion with one modality destroyed and where it loses, with
     how much of the destroyed modality the damage left (its own branch's accuracy)."""
-    r, st = t[t.method == "udml-r"], t[t.method == "static"]
-    by = r.groupby("family", sort=False)
-    gain = by["vs_static"].mean()
-    branch = st.groupby("family", sort=False)["branch"].min()
-    rho = by["spearman"].min()
+    gain = family_gain(t, "udml-r")
+    branch = t[t.method == "static"].groupby("family", sort=False)["branch"].min()
+    rho = t[t.method == "udml-r"].groupby("family", sort=False)["spearman"].min()
     wins, losses = gain[gain > 0].index.tolist(), gain[gain <= 0].index.tolist()
 
     def listing(fams):
@@ -560,17 +563,17 @@ def reading(t: pd.DataFrame) -> str:
 def mean_gain(t: pd.DataFrame, method: str) -> float:
     """Accuracy minus static fusion's with one modality destroyed by the held-out family, in
     points, mean over the families and the modalities."""
-    return 100 * t[t.method == method].groupby("family", sort=False)["vs_static"].mean().mean()
+    return 100 * family_gain(t, method).mean()
 
 
 def families_above(t: pd.DataFrame, method: str) -> int:
     """On how many held-out families ``method`` is above static fusion (mean_gain's terms)."""
-    return int((t[t.method == method].groupby("family")["vs_static"].mean() > 0).sum())
+    return int((family_gain(t, method) > 0).sum())
 
 
 def peers_text(t: pd.DataFrame) -> str:
     """Every method's mean_gain, best first, with the number of families where it is above."""
-    gains = {m: mean_gain(t, m) for m in set(t.method) - {"static"}}
+    gains = {m: mean_gain(t, m) for m in sorted(set(t.method) - {"static"})}
     return "; ".join(f"{method_label(m)} {g:+.1f} ({families_above(t, m)})"
                      for m, g in sorted(gains.items(), key=lambda x: -x[1]))
 
@@ -599,12 +602,9 @@ for d, t in tables.items():
     glue(f"findings_{d}", Markdown(findings(d, t, held[d])))
     glue(f"reading_{d}", Markdown(reading(t)))
     glue(f"peers_{d}", Markdown(peers_text(t)))
-    r, u = t[t.method == "udml-r"], t[t.method == "udml"]
-    gain = r.groupby("family", sort=False)["vs_static"].mean()
-    rand = (r.groupby("family", sort=False)["random"].first()
-            - u.groupby("family", sort=False)["random"].first())
+    gain, rand = family_gain(t, "udml-r"), targets[d, "udml-r"]["random minus UDML's (points)"]
     glue(f"best_{d}", Markdown(f"{100 * gain.max():+.1f} points ({gain.idxmax()})"))
-    glue(f"worst_random_{d}", Markdown(f"{100 * rand.min():+.1f} points ({rand.idxmin()})"))
+    glue(f"worst_random_{d}", Markdown(f"{rand.min():+.1f} points ({rand.idxmin()})"))
 kept_r = {d: targets[d, "udml-r"] for d in tables}
 kept_met = sum(int(((r["scale kept, held out"] <= 0.1) & (r["scale kept, seen"] <= 0.1)).sum())
                for r in kept_r.values())
@@ -643,9 +643,9 @@ _ = glue("cost_text", Markdown(", ".join(f"{d} {cost(m)}" for d, m in held.items
 # or a dropout writes 0 (the mean of standardised data), a coarse grid rounds most entries to 0.
 # Such an input looks clean to an estimator that has learned "damage is unusual values": the
 # paper's failure under blur and occlusion (chapter 5) one level up. UDML-R learned what damage
-# is from six families, and reads the seventh only when it resembles them. Under the paper's UDML the estimate does not
-# follow any held-out family, though it trained on the same six: reading $\sigma$ at the paper's
-# $\beta$ is not enough.
+# is from six families, and reads the seventh only when it resembles them. Under the paper's
+# UDML the estimate does not follow any held-out family, though it trained on the same six:
+# reading $\sigma$ at the paper's $\beta$ is not enough.
 #
 # **The peers.** With one modality destroyed by the held-out family, accuracy minus static
 # fusion's in points (mean over the families and the two modalities; in brackets, on how many
@@ -713,7 +713,7 @@ def av_finding(d: str, t: pd.DataFrame) -> tuple[int, float, str, str]:
     destroyed, and the two halves of the sentence that say so."""
     r = t[t.method == "udml-r"]
     follows = int((r.groupby("family").spearman.min() > 0.5).sum())
-    gain = r.groupby("family").vs_static.mean()
+    gain = family_gain(t, "udml-r")
     return follows, gain.max(), (
         f"on the {SPLITS.get(d, d)} split it is {100 * gain.min():+.1f} to "
         f"{100 * gain.max():+.1f} points from static fusion (mean of the two modalities), and the "
@@ -740,18 +740,13 @@ for d, t in av_tables.items():
     glue(f"peers_{d}", Markdown(peers_text(t) + ("" if "qmf" in set(t.method) else
                                                  " (QMF, TMC and the oracle not run here)")))
 glue("peers_lesson", Markdown(peers_lesson({**tables, **av_tables})))
-def clean_gap(t: pd.DataFrame) -> float:
-    """UDML-R's clean accuracy minus UDML's, in points, mean over the held-out families."""
-    def by(m):
-        return t[t.method == m].groupby("family").clean.first()
-    return 100 * (by("udml-r") - by("udml")).mean()
-
-
-glue("av_clean", Markdown("; ".join(f"{SPLITS.get(d, d)} split {clean_gap(t):+.1f}"
-                                    for d, t in av_tables.items()) or "(not run)"))
+clean_gap = {d: target_rows(t, "udml-r")["clean minus UDML's (points)"].mean()
+             for d, t in av_tables.items()}  # UDML-R's minus UDML's, mean over the families
+glue("av_clean", Markdown("; ".join(f"{SPLITS.get(d, d)} split {g:+.1f}"
+                                    for d, g in clean_gap.items()) or "(not run)"))
 glue("cost_av", Markdown(", ".join(f"{SPLITS.get(d, d)} split {cost(m)}"
                                    for d, m in held_av.items()) or "nothing"))
-for d in set(av.datasets) - set(held_av):  # what the text refers to, where it was not run
+for d in [d for d in av.datasets if d not in held_av]:  # what the text names, where not run
     glue(f"reading_{d}", Markdown("(not run)"))
     glue(f"peers_{d}", Markdown("(not run)"))
 

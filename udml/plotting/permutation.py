@@ -43,8 +43,8 @@ def plot_permutation(table: dict, groups: list[str], methods: list[str] | None =
                 continue
             at = np.array([i for i, _ in found]) + offset
             mean = 100 * np.array([c["diff"] for _, c in found])
-            low = 100 * np.array([c.get("low", np.nan) for _, c in found])
-            high = 100 * np.array([c.get("high", np.nan) for _, c in found])
+            low = 100 * np.array([c["low"] for _, c in found])
+            high = 100 * np.array([c["high"] for _, c in found])
             spread = np.nan_to_num(np.vstack([mean - low, high - mean]))  # one seed: no interval
             ax.errorbar(at, mean, yerr=spread, fmt="o", ms=4, color=color, capsize=2,
                         label=label)
