@@ -104,3 +104,8 @@ def test_beta_trade_off_on_the_committed_beta_results():
         tops = [mine[mine.protocol == f"one:{m}@11"].value.mean() for m in ("fou", "pix")]
         assert r["worst top"] == pytest.approx(min(tops))
         assert r["worst seed"] >= r["kept weight"] - 1e-12
+        unseen = merged.rows[(merged.rows.metric == "spearman") & (merged.rows.kind != "gaussian")
+                             & (merged.rows.variant == r["variant"])
+                             & (merged.rows.method == "udml") & (merged.rows["range"] == "all")]
+        assert r["unseen worst"] == pytest.approx(
+            unseen.groupby(["kind", "modality"]).value.mean().min())

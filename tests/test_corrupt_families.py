@@ -3,8 +3,8 @@ import pytest
 import torch
 
 from udml.corrupt import KINDS, NoiseMixture, apply_noise
-from udml.corrupt.families import (FAMILIES, FAMILY_NAMES, family_mixture, family_specs,
-                                   input_type)
+from udml.corrupt.families import (EFFECTS, FAMILIES, FAMILY_NAMES, family_mixture,
+                                   family_specs, input_type)
 from udml.corrupt.scales import calibrated_scale
 from udml.data import load_dataset
 
@@ -17,6 +17,7 @@ def test_every_family_names_a_registered_kind_for_every_type():
         assert all(kind in KINDS for kind, _ in kinds.values()), family
     per_type = {t: [FAMILIES[f][t][0] for f in FAMILY_NAMES] for t in ("vector", "image", "audio")}
     assert all(len(set(k)) == len(k) for k in per_type.values())  # seven different kinds per type
+    assert list(EFFECTS) == list(FAMILY_NAMES) and all(EFFECTS.values())  # each says what it does
 
 
 def test_input_types():

@@ -162,7 +162,8 @@ def beta_trade_off(merged: Results, method: str = "udml") -> list[dict]:
     modalities), and what a destroyed modality keeps: its weight over a clean one's ("kept
     weight", the largest over modalities; "worst seed" the largest single seed) and the scale it
     enters the head with over a clean one's ("kept", (1 + w_n) / (1 + w_c) for the paper's
-    residual fusion, w_n / w_c for the plain one)."""
+    residual fusion, w_n / w_c for the plain one); "unseen worst" is lever_rows' lowest Spearman
+    under an unseen kind (NaN where the file has none)."""
     L, mods = num_levels(merged), modalities(merged)
     rows = []
     for lever in lever_rows(merged, method):
@@ -185,5 +186,6 @@ def beta_trade_off(merged: Results, method: str = "udml") -> list[dict]:
                      "spearman": mean([lever[f"{m} {ALL}"] for m in mods]),
                      "kept weight": lever["kept weight"][0],
                      "worst seed": max(v for m in mods for v in shares[m].values()),
-                     "kept": max(kept)})
+                     "kept": max(kept),
+                     "unseen worst": (lever["unseen worst"] or (float("nan"),))[0]})
     return rows

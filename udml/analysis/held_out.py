@@ -8,8 +8,9 @@ family, method and modality m (means over seeds; the variant "held out: f" holds
     top         accuracy with m destroyed by f (``one:m@L``)
     branch      the accuracy of m's own branch there: how much of m the damage left (near
                 chance: m is destroyed in fact, not only in name)
-    fallback    top - the accuracy of the other modality's own branch under the same protocol
-                (two modalities): 0 when the fusion falls back fully on what still works
+    fallback    top - the accuracy of the other modality's own branch under the same protocol:
+                0 when the fusion falls back fully on what still works; NaN with more than two
+                modalities, where no single branch is what is left
     vs_static   top - static's top, paired over seeds; likewise vs_naive
     kept        the scale a destroyed m enters the head with, over the largest clean one's: at
                 ``one:m@L`` of f and, for "kept_seen", the largest over the six seen families;
@@ -113,6 +114,7 @@ def held_out_table(merged: Results) -> pd.DataFrame:
                 row["spearman"] = _mean(values(meth, modality=m, range="all", metric="spearman"))
                 row["branch"] = _mean(values(meth, protocol=f"one:{m}@{top}", modality=m,
                                              metric="unimodal_accuracy"))
+                row["fallback"] = float("nan")
                 if len(others) == 1:
                     branch = values(meth, protocol=f"one:{m}@{top}", modality=others[0],
                                     metric="unimodal_accuracy")

@@ -1,7 +1,8 @@
 """Families of damage, one kind per type of input: the units of the leave-one-kind-out protocol.
 
 A *family* names one way an input can be damaged, with the kind that does it to each type of
-input (a feature vector, an image, a waveform) and its strength at the top level:
+input (a feature vector, an image, a waveform) and its strength at the top level (the last
+column is ``EFFECTS``):
 
     family      vector            image             audio (waveform)
     noise       gaussian          gaussian          snr_noise       additive, random
@@ -43,6 +44,12 @@ FAMILIES: dict[str, dict[str, tuple[str, float | None]]] = {
                    "audio": ("downsample", 31.0)},
 }
 FAMILY_NAMES = tuple(FAMILIES)
+# family -> what its kinds do to any input (the last column above)
+EFFECTS: dict[str, str] = {
+    "noise": "additive, random", "impulse": "a few entries at the extremes",
+    "smear": "low-pass: detail lost", "missing": "one contiguous part lost",
+    "dropout": "scattered parts lost", "distortion": "the amplitudes changed",
+    "resolution": "coarser values or samples"}
 
 
 def input_type(shape: tuple[int, ...]) -> str:
