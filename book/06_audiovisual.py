@@ -1115,25 +1115,14 @@ gain = {(d, g): ptables[d]["cells"][g]["udml"]["gain"] for d in ptables
         for g in ptables[d]["groups"] if g.startswith("unseen: ")}
 top_d, top_g = max(gain, key=lambda k: gain[k]["diff"])
 usable = [k for k, c in gain.items() if c["exceeds"] and c["diff"] > 0]
-
-
-def per_split(m: str) -> str:
-    """A method's drop under the random protocol on each split, in signed points."""
-    return " and ".join(f"{100 * c['diff']:+.1f}" for c in perm_cost[m].values())
-
-
 lessons.append(
-    f"**{head}** Under the random protocol permuting the scores lowers accuracy by "
-    f"{per_split('udml')} points for UDML ({' and '.join(SPLIT_NAMES[d] for d in ptables)}; "
-    "negative: permuting raised it), naive dynamic fusion "
-    f"{per_split('naive')}, TMC {per_split('tmc')} ({{numref}}`fig-av-permutation`). Under the "
-    "unseen kinds the true level in the same formula changes UDML's accuracy by "
-    f"{100 * min(c['diff'] for c in gain.values()):+.1f} to "
-    f"{100 * gain[top_d, top_g]['diff']:+.1f} points, most under "
+    f"**{head}** Under the unseen kinds the true level in the same formula would gain UDML up "
+    f"to {100 * gain[top_d, top_g]['diff']:+.1f} points, under "
     f"{words(top_g.removeprefix('unseen: '))} on the {SPLIT_NAMES[top_d]}"
     + (f", beyond the spread in {len(usable)} of {len(gain)} (split, kind) cases: the frozen "
-       "fusion could use a good score that its estimate does not give." if usable else
-       ", within the spread in every (split, kind) case."))
+       "fusion could use a good score that its estimate does not give" if usable else
+       ", within the spread in every (split, kind) case")
+    + " (the permutation section, {numref}`fig-av-permutation`).")
 _ = glue("lessons", Markdown("\n".join(f"{i}. {t}" for i, t in enumerate(lessons, 1))))
 
 # %% [markdown]
