@@ -130,7 +130,7 @@ assert torch.allclose(levels_to_strength(levels, L), t_by_hand)
 # `pix` averages some pixel noise away), so each modality has its own scale: the smallest of a
 # grid at which a unimodal model trained on noisy data falls near chance at the top level.
 # Scales are in standard deviations of the training data; `pix` is also clipped to the range of
-# its grey levels 0..6.
+# its grey levels 0..6, which the table gives in the same standardised units.
 
 # %%
 record = calibration()
