@@ -58,7 +58,6 @@ def test_the_table_pairs_over_seeds_and_reads_the_weights():
     assert pd.isna(static["kept"]) and pd.isna(static["vs_static"])  # no weights, no self-pair
 
 
-
 def test_with_more_than_two_modalities_no_single_branch_is_the_fall_back():
     res = toy()
     extra = res.rows[res.rows["modality"] == "b"].assign(modality="c")
@@ -66,6 +65,7 @@ def test_with_more_than_two_modalities_no_single_branch_is_the_fall_back():
     assert sorted(set(table.modality)) == ["a", "b", "c"]
     assert table["fallback"].isna().all()
     assert held_out_table(res)["fallback"].notna().all()  # two modalities: it is defined
+
 
 def test_a_file_without_held_out_variants_is_refused():
     res = toy()
