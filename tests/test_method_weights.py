@@ -1,3 +1,5 @@
+import math
+
 import pytest
 import torch
 
@@ -28,6 +30,26 @@ def test_equal_uncertainty_boosts_the_less_relied_on_modality():
     torch.testing.assert_close(w, torch.tensor([[0.5, 1.5]]))
 
 
+def test_underflowing_s_hat_gives_the_limit_not_nan():
+    # s = 1e-30: s^2 underflows in float32, so the direct form reads u = inf and inf / inf.
+    s = torch.tensor([[1e-30, 1.0, 2.0], [1.0, 2.0, 4.0], [1e-30, 1e-30, math.inf]])
+    d = torch.tensor([1.0, 2.0, 0.5])
+    w = unbiased_weights(s, d)
+    assert w.isfinite().all()
+    torch.testing.assert_close(w[0], torch.tensor([3.0, 0.0, 0.0]))
+    torch.testing.assert_close(w[2], torch.tensor([2.0, 1.0, 0.0]))  # u in ratio 1 / D: 1 : 1/2
+    # the rows the direct form gets right are its own, bit for bit
+    assert torch.equal(w[1], unbiased_weights(s[1:2], d)[0])
+    # the same weights in float64, where nothing underflows
+    torch.testing.assert_close(w[0], unbiased_weights(s[:1].double(), d.double())[0].float())
+
+
+def test_underflow_leaves_the_gradient_finite():
+    log_s = torch.tensor([[-70.0, 0.0], [0.0, 1.0]], requires_grad=True)
+    unbiased_weights(log_s.exp(), torch.ones(2))[:, 0].sum().backward()
+    assert log_s.grad.isfinite().all()
+
+
 def test_rescale_is_residual():
     z = torch.ones(1, 2, 3)
     out = rescale(z, torch.tensor([[0.5, 1.5]]))
@@ -39,6 +61,9 @@ def test_rescale_is_residual():
     (torch.ones(2, 2), torch.ones(3), "dependency must be"),
     (torch.zeros(2, 2), torch.ones(2), "strictly positive"),
     (torch.ones(2, 2), torch.tensor([1.0, -1.0]), "strictly positive"),
+    (torch.tensor([[1.0, math.nan]]), torch.ones(2), "NaN"),
+    (torch.ones(1, 2), torch.tensor([1.0, math.inf]), "not finite"),
+    (torch.full((1, 2), math.inf), torch.ones(2), "infinite"),
 ])
 def test_bad_inputs(s, d, msg):
     with pytest.raises(ValueError, match=msg):
