@@ -150,7 +150,7 @@ def test_results_table_rows_per_method_columns_per_protocol():
     table = av.results_table(reports, ["clean", "random"]).splitlines()
     assert table[0] == "| method | `clean` | `random` |"
     assert table[2] == "| UDML | 0.912 | 0.500 |"
-    assert table[3] == "| static concat | 0.800 | 0.250 |"
+    assert table[3] == "| static fusion | 0.800 | 0.250 |"
     with pytest.raises(KeyError, match="'all@11'"):
         av.results_table(reports, ["all@11"])
     with pytest.raises(ValueError, match="protocols"):

@@ -111,7 +111,7 @@ def test_plot_accuracy_vs_level_one_row_per_run_one_line_per_method():
     np.testing.assert_array_equal(lines[0].get_xdata(), [1, 3, 11])
     np.testing.assert_allclose(lines[0].get_ydata(), [0.9, 0.81, 0.57])
     legend = axes[0, 0].get_legend()
-    assert [t.get_text() for t in legend.get_texts()] == ["static concat", "naive dynamic", "UDML"]
+    assert [t.get_text() for t in legend.get_texts()] == ["static fusion", "naive dynamic", "UDML"]
 
 
 @pytest.mark.parametrize("runs, panels, levels, match", [

@@ -129,7 +129,7 @@ def test_accuracy_markdown_bolds_the_best_method_but_not_the_oracle():
     table = {"groups": ["clean"], "methods": ["static", "udml", "oracle"],
              "cells": {"clean": {"static": _s(0.9), "udml": _s(0.95), "oracle": _s(0.99)}}}
     lines = tables.accuracy_markdown(table).splitlines()
-    assert lines[0] == "| protocol group | static concat | UDML | oracle |"
+    assert lines[0] == "| protocol group | static fusion | UDML | oracle |"
     assert lines[2] == "| clean | 90.0 ± 1.0 | **95.0 ± 1.0** | 99.0 ± 1.0 |"
 
 

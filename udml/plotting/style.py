@@ -4,7 +4,7 @@ from __future__ import annotations
 import matplotlib as mpl
 
 METHOD_LABELS = {
-    "static": "static concat", "late": "late fusion", "pe": "PE dynamic",
+    "static": "static fusion", "late": "late fusion", "pe": "PE dynamic",
     "naive": "naive dynamic", "udml": "UDML", "oracle": "oracle", "qmf": "QMF", "tmc": "TMC",
     "udml-r": "UDML-R (ours)",
 }
