@@ -349,7 +349,7 @@ register(Experiment(
                 "with each family of damage held out, on the validation split"))
 
 register(Experiment(
-    name="held-out", datasets=("synthetic", "mfeat"),
+    name="held-out", datasets=("synthetic", "mfeat", "mfeat-all"),
     methods=("static", "naive", "udml", "udml-r", "oracle", "qmf", "tmc"), seeds=(0, 1, 2, 3, 4),
     base=HELD_OUT_BUDGET, variants=HELD_OUT, permutations=5,
     description="leave one kind out: every method trained on six families of damage and tested "
