@@ -711,8 +711,8 @@ display(Markdown(markdown_table(
 # ### Real sound: the spoken digits
 #
 # The experiment `held-out-av` runs the same protocol on the spoken digits paired with
-# handwritten ones, official and speaker splits, five seeds. Chapter 6's six epochs do not train UDML-R (the
-# table below), so the number of epochs, the same for every method, was chosen on
+# handwritten ones, official and speaker splits, five seeds. Chapter 6's six epochs do not
+# train UDML-R (the table below), so the number of epochs, the same for every method, was chosen on
 # **validation** data by the experiment `held-out-av-budget` (two held-out families, two seeds):
 # the fewest at which UDML-R's clean accuracy comes within half a point of UDML's, else the
 # closest.
@@ -772,8 +772,8 @@ def av_finding(d: str, t: pd.DataFrame) -> tuple[int, float, str, str]:
     gain = family_gain(t, "udml-r")
     return follows, gain.max(), (
         f"on the {SPLITS.get(d, d)} split it is {100 * gain.min():+.1f} to "
-        f"{100 * gain.max():+.1f} points from static fusion (mean over the two modalities), and the "
-        f"clean modality's own branch reaches {spread(r)} under UDML-R against "
+        f"{100 * gain.max():+.1f} points from static fusion (mean over the two modalities), and "
+        f"the clean modality's own branch reaches {spread(r)} under UDML-R against "
         f"{spread(t[t.method == 'static'])} under static fusion"), (
         f"{follows} of {len(gain)} families on the {SPLITS.get(d, d)} split")
 
@@ -862,8 +862,8 @@ perm_rows = []
 for d, p in perms.items():
     for r in p.itertuples():
         gain = "–" if r.gain is None else f"{100 * r.gain['diff']:+.1f}"
-        perm_rows.append([DATASETS.get(d, d), r.family, method_label(r.method), f"{100 * r.accuracy:.1f}",
-                          f"{100 * r.drop['diff']:+.1f}", gain])
+        perm_rows.append([DATASETS.get(d, d), r.family, method_label(r.method),
+                          f"{100 * r.accuracy:.1f}", f"{100 * r.drop['diff']:+.1f}", gain])
 display(Markdown(markdown_table(["dataset", "held out", "method", "accuracy (%)",
                                  "drop when permuted (points)", "true level's gain (points)"],
                                 perm_rows, "lllrrr")))
@@ -875,10 +875,10 @@ display(Markdown(markdown_table(["dataset", "held out", "method", "accuracy (%)"
 # UDML-R's scores decide: permuting them costs accuracy on held-out damage, a little on mfeat,
 # mfeat-all and the official split, more on the synthetic set and the speaker split, where the
 # paper's UDML and naive fusion lose almost nothing (on the speaker split permuting their scores
-# even helps a little). The true level is rarely a better score for UDML-R than its own estimate: the level
-# says how hard the damage was applied, the estimate what it left of the modality. For the
-# paper's UDML the true level would still gain on the families that hurt most, except on the
-# speaker split.
+# even helps a little). The true level is rarely a better score for UDML-R than its own
+# estimate: the level says how hard the damage was applied, the estimate what it left of the
+# modality. For the paper's UDML the true level would still gain on the families that hurt
+# most, except on the speaker split.
 #
 # ## What we learned
 #
